@@ -1,0 +1,50 @@
+# Everyday commands. Each target installs what it needs first, once: a second call reuses
+# the virtual environment and the data.
+
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+# The tested pair; other pairs may fail to import torchvision.
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+# Extra arguments for train.py, e.g. make train ARGS="seed=7"
+ARGS ?=
+INSTALLED := $(VENV)/.installed
+
+.PHONY: help install data train test lint tensorboard clean-venv
+
+help:
+	@echo "make train        set up everything, then train 10 epochs (ARGS='key=value ...')"
+	@echo "make test         set up everything, then run the test suite"
+	@echo "make tensorboard  serve TensorBoard for logs/ on http://localhost:6006"
+	@echo "make data         find the Fashion-MNIST files, installing Debian's package if needed"
+	@echo "make install      create $(VENV) with the pinned torch pair and this package"
+	@echo "make lint         ruff check and format check"
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet $(TORCH_SPEC)
+	$(PYTHON) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+data: $(INSTALLED)
+	@scripts/get-data.sh $(PYTHON)
+
+train: data
+	$(PYTHON) src/fmnist/train.py $(ARGS)
+
+# The suite runs without the real data too (those tests are skipped), so a failed
+# data install only warns here.
+test: $(INSTALLED)
+	@scripts/get-data.sh $(PYTHON) || echo "Continuing without the real data set: tests that need it are skipped."
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+
+tensorboard: $(INSTALLED)
+	$(VENV)/bin/tensorboard --logdir logs --host localhost --port 6006
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,140 @@
+"""The LightningModule: loss, metrics, optimizer and scheduler around the network."""
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from torchmetrics import MaxMetric, MeanMetric
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
+
+from fmnist.classes import NUM_CLASSES
+
+# Mean and standard deviation of the Fashion-MNIST training pixels scaled to [0, 1].
+FASHION_MNIST_MEAN = 0.2860
+FASHION_MNIST_STD = 0.3530
+
+
+def to_plain(value: Any) -> Any:
+    """Turn OmegaConf containers into dicts and lists, so checkpoints hold only plain types."""
+    if isinstance(value, DictConfig) or OmegaConf.is_list(value):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+class FashionMNISTClassifier(pl.LightningModule):
+    """Train, validate and test a network built from the ``net`` config.
+
+    The network, optimizer and scheduler are stored as configs (``_target_`` plus arguments)
+    in the hyperparameters, so a checkpoint alone rebuilds the exact network it was saved from.
+    Inputs are float images in [0, 1]; normalization happens in ``forward``.
+    """
+
+    def __init__(
+        self,
+        net: Mapping,
+        optimizer: Mapping,
+        scheduler: Mapping | None = None,
+        scheduler_interval: str = "epoch",
+        label_smoothing: float = 0.0,
+        normalize_mean: float = FASHION_MNIST_MEAN,
+        normalize_std: float = FASHION_MNIST_STD,
+    ) -> None:
+        super().__init__()
+        net, optimizer, scheduler = to_plain(net), to_plain(optimizer), to_plain(scheduler)
+        self.save_hyperparameters()
+
+        self.net = instantiate(net)
+        self.register_buffer("mean", torch.tensor(normalize_mean), persistent=False)
+        self.register_buffer("std", torch.tensor(normalize_std), persistent=False)
+
+        # Micro averaging gives the plain fraction of correct predictions.
+        self.train_acc = MulticlassAccuracy(NUM_CLASSES, average="micro")
+        self.val_acc = MulticlassAccuracy(NUM_CLASSES, average="micro")
+        self.test_acc = MulticlassAccuracy(NUM_CLASSES, average="micro")
+        self.train_loss = MeanMetric()
+        self.val_loss = MeanMetric()
+        self.test_loss = MeanMetric()
+        self.val_cm = MulticlassConfusionMatrix(NUM_CLASSES)
+        self.test_cm = MulticlassConfusionMatrix(NUM_CLASSES)
+        # Saved in checkpoints, so a resumed run keeps its best-so-far accuracy.
+        self.val_acc_best = MaxMetric()
+        self.val_acc_best.persistent(True)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.net((images - self.mean) / self.std)
+
+    def model_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        images, labels = batch
+        logits = self(images)
+        loss = F.cross_entropy(logits, labels, label_smoothing=self.hparams.label_smoothing)
+        return loss, logits.argmax(dim=1), labels
+
+    def on_train_epoch_start(self) -> None:
+        self.train_acc.reset()
+        self.train_loss.reset()
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
+        loss, preds, labels = self.model_step(batch)
+        self.train_loss.update(loss.detach(), weight=len(labels))
+        self.train_acc.update(preds, labels)
+        return loss
+
+    def on_train_epoch_end(self) -> None:
+        self.log("train/loss", self.train_loss.compute(), prog_bar=True)
+        self.log("train/acc", self.train_acc.compute(), prog_bar=True)
+
+    def on_validation_epoch_start(self) -> None:
+        self.val_acc.reset()
+        self.val_loss.reset()
+        self.val_cm.reset()
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        loss, preds, labels = self.model_step(batch)
+        self.val_loss.update(loss, weight=len(labels))
+        self.val_acc.update(preds, labels)
+        self.val_cm.update(preds, labels)
+
+    def on_validation_epoch_end(self) -> None:
+        # The sanity check runs two batches only; its figures must not count as a best score.
+        if self.trainer.sanity_checking:
+            return
+        acc = self.val_acc.compute()
+        self.val_acc_best.update(acc)
+        self.log("val/loss", self.val_loss.compute(), prog_bar=True)
+        self.log("val/acc", acc, prog_bar=True)
+        self.log("val/acc_best", self.val_acc_best.compute())
+
+    def on_test_epoch_start(self) -> None:
+        self.test_acc.reset()
+        self.test_loss.reset()
+        self.test_cm.reset()
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        loss, preds, labels = self.model_step(batch)
+        self.test_loss.update(loss, weight=len(labels))
+        self.test_acc.update(preds, labels)
+        self.test_cm.update(preds, labels)
+
+    def on_test_epoch_end(self) -> None:
+        self.log("test/loss", self.test_loss.compute())
+        self.log("test/acc", self.test_acc.compute())
+
+    def configure_optimizers(self) -> Any:
+        optimizer = instantiate(self.hparams.optimizer)(params=self.parameters())
+        if self.hparams.scheduler is None:
+            return optimizer
+        scheduler = instantiate(self.hparams.scheduler)(optimizer=optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {
+                "scheduler": scheduler,
+                "interval": self.hparams.scheduler_interval,
+                "monitor": "val/loss",
+            },
+        }

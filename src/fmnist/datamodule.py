@@ -1,0 +1,182 @@
+"""The Fashion-MNIST LightningDataModule.
+
+The IDX files are decoded once into uint8 tensors, and each batch is one indexing operation
+on them. Conversion to float happens per batch after the batch reaches the device.
+"""
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from PIL import Image
+from pytorch_lightning.accelerators import CUDAAccelerator
+from torch.utils.data import DataLoader, Dataset
+
+from fmnist import sources
+from fmnist.errors import DataError, UserInputError
+from fmnist.idx import read_split
+
+log = logging.getLogger(__name__)
+
+PIPELINES = ("tensor", "torchvision")
+
+
+class TensorBatchDataset(Dataset):
+    """Images and labels in memory; ``__getitems__`` fetches a whole batch in one step."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        self.images = images
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.images[index], self.labels[index]
+
+    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        index = torch.as_tensor(indices)
+        return self.images[index], self.labels[index]
+
+
+def keep_batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Collate function for ``TensorBatchDataset``, whose batches arrive already stacked."""
+    return batch
+
+
+class PILImageDataset(Dataset):
+    """Per-sample PIL images run through torchvision transforms, for custom pipelines."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, transform: Callable) -> None:
+        self.images = images
+        self.labels = labels
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        image = Image.fromarray(self.images[index, 0].numpy(), mode="L")
+        return self.transform(image), int(self.labels[index])
+
+
+class FashionMNISTDataModule(pl.LightningDataModule):
+    """Fashion-MNIST split into train and validation sets, plus the official test set.
+
+    The validation set is drawn from the 60,000 training images with a seeded generator, so
+    the official test set is only ever used for the final test.
+    """
+
+    def __init__(
+        self,
+        data_dir: str = "data",
+        system_dirs: Sequence[str] = sources.SYSTEM_DIRS,
+        download: bool = False,
+        val_size: int | float = 5000,
+        split_seed: int = 42,
+        batch_size: int = 64,
+        eval_batch_size: int = 1000,
+        num_workers: int = 0,
+        pipeline: str = "tensor",
+        transform: Callable | None = None,
+        train_size: int | None = 60000,
+        test_size: int | None = 10000,
+    ) -> None:
+        super().__init__()
+        if pipeline not in PIPELINES:
+            raise UserInputError(
+                f"Invalid data.pipeline={pipeline!r}; choose one of {', '.join(PIPELINES)}."
+            )
+        self.data_dir = data_dir
+        self.system_dirs = list(system_dirs)
+        self.download = download
+        self.val_size = val_size
+        self.split_seed = split_seed
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.num_workers = num_workers
+        self.pipeline = pipeline
+        self.transform = transform
+        self.train_size = train_size
+        self.test_size = test_size
+        self.files: dict[str, Path] | None = None
+        self.data_train: Dataset | None = None
+        self.data_val: Dataset | None = None
+        self.data_test: Dataset | None = None
+
+    def prepare_data(self) -> None:
+        self.files = sources.locate(self.data_dir, self.system_dirs, self.download)
+        log.info("Fashion-MNIST data: %s", next(iter(self.files.values())).parent)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.files is None:
+            self.prepare_data()
+        if self.data_train is None and stage in (None, "fit", "validate"):
+            images_stem, labels_stem = sources.SPLIT_FILES["train"]
+            images, labels = read_split(
+                self.files[images_stem], self.files[labels_stem], self.train_size
+            )
+            train_index, val_index = self.split_indices(len(labels))
+            self.data_train = self.make_dataset(images[train_index], labels[train_index])
+            self.data_val = self.make_dataset(images[val_index], labels[val_index])
+        if self.data_test is None and stage in (None, "test", "predict"):
+            images_stem, labels_stem = sources.SPLIT_FILES["test"]
+            images, labels = read_split(
+                self.files[images_stem], self.files[labels_stem], self.test_size
+            )
+            self.data_test = self.make_dataset(images, labels)
+
+    def split_indices(self, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return seeded, disjoint train and validation indices into the training file."""
+        if isinstance(self.val_size, float):
+            val_count = round(count * self.val_size)
+        else:
+            val_count = int(self.val_size)
+        if not 0 < val_count < count:
+            raise DataError(
+                f"Invalid data.val_size={self.val_size}: the training file holds {count} "
+                f"images, so use a fraction in (0, 1) or a count from 1 to {count - 1}."
+            )
+        generator = torch.Generator().manual_seed(self.split_seed)
+        order = torch.randperm(count, generator=generator)
+        return order[val_count:], order[:val_count]
+
+    def make_dataset(self, images: torch.Tensor, labels: torch.Tensor) -> Dataset:
+        if self.pipeline == "torchvision":
+            from torchvision.transforms import ToTensor
+
+            return PILImageDataset(images, labels, self.transform or ToTensor())
+        return TensorBatchDataset(images, labels)
+
+    def make_loader(self, dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
+        # Pinned memory only speeds up copies to a GPU; on the CPU it costs time.
+        on_gpu = self.trainer is not None and isinstance(self.trainer.accelerator, CUDAAccelerator)
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            pin_memory=on_gpu,
+            collate_fn=keep_batch if isinstance(dataset, TensorBatchDataset) else None,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self.make_loader(self.data_train, self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self.make_loader(self.data_val, self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self.make_loader(self.data_test, self.eval_batch_size, shuffle=False)
+
+    def on_after_batch_transfer(
+        self, batch: tuple[torch.Tensor, torch.Tensor], dataloader_idx: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scale uint8 images to floats in [0, 1] on the device the batch now lives on."""
+        images, labels = batch
+        if images.dtype == torch.uint8:
+            images = images.float().div_(255)
+        return images, labels
