@@ -53,7 +53,9 @@ class ConfusionMatrixHeatmap(pl.Callback):
         matrix = pl_module.test_cm.compute()
         if not trainer.is_global_zero:
             return
-        figure = confusion_matrix_figure(matrix, CLASS_NAMES, self.normalize, "Test confusion matrix")
+        figure = confusion_matrix_figure(
+            matrix, CLASS_NAMES, self.normalize, "Test confusion matrix"
+        )
         if self.output_dir is not None:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             figure.savefig(self.output_dir / "confusion_matrix_test.png", dpi=100)

@@ -1,7 +1,7 @@
 """Train the Fashion-MNIST classifier, then test its best checkpoint.
 
-    python src/fmnist/train.py trainer.max_epochs=10
-    python src/fmnist/train.py data.batch_size=256 model.optimizer.lr=0.003 seed=7
+python src/fmnist/train.py trainer.max_epochs=10
+python src/fmnist/train.py data.batch_size=256 model.optimizer.lr=0.003 seed=7
 """
 
 import json
@@ -38,7 +38,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model)
     trainer = instantiate(
-        cfg.trainer, callbacks=build_list(cfg.get("callbacks")), logger=build_list(cfg.get("logger"))
+        cfg.trainer,
+        callbacks=build_list(cfg.get("callbacks")),
+        logger=build_list(cfg.get("logger")),
     )
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
