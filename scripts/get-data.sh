@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Make sure the Fashion-MNIST IDX files can be found; install Debian's dataset-fashion-mnist
-# package when they cannot and apt-get is usable (as root, or through passwordless sudo).
+# Make sure the Fashion-MNIST IDX files can be found. When they cannot, install Debian's
+# dataset-fashion-mnist package where apt-get is usable: as root, or through passwordless sudo.
 set -euo pipefail
 python=${1:-python3}
 

@@ -77,7 +77,7 @@ def test_count_mismatch_rejected(tmp_path: Path) -> None:
 
 
 def test_unexpected_count_rejected(pair: tuple[Path, Path]) -> None:
-    with pytest.raises(DataError, match="holds 20 items, expected 60000"):
+    with pytest.raises(DataError, match="contains 20 items, expected 60000"):
         read_split(*pair, expected_count=60000)
 
 

@@ -136,7 +136,7 @@ class FashionMNISTDataModule(pl.LightningDataModule):
             val_count = int(self.val_size)
         if not 0 < val_count < count:
             raise DataError(
-                f"Invalid data.val_size={self.val_size}: the training file holds {count} "
+                f"Invalid data.val_size={self.val_size}: the training file contains {count} "
                 f"images, so use a fraction in (0, 1) or a count from 1 to {count - 1}."
             )
         generator = torch.Generator().manual_seed(self.split_seed)

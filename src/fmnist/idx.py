@@ -90,7 +90,7 @@ def read_labels(path: Path, expected_count: int | None = None) -> torch.Tensor:
 def check_count(path: Path, count: int, expected_count: int | None) -> None:
     if expected_count is not None and count != expected_count:
         raise DataError(
-            f"Invalid IDX file {path}: it holds {count} items, expected {expected_count}. "
+            f"Invalid IDX file {path}: it contains {count} items, expected {expected_count}. "
             "Use the complete Fashion-MNIST files, or set data.train_size/data.test_size "
             "to null for a data set of another size."
         )
@@ -104,7 +104,7 @@ def read_split(
     labels = read_labels(labels_path, expected_count)
     if len(images) != len(labels):
         raise DataError(
-            f"{images_path} holds {len(images)} images but {labels_path} holds "
+            f"{images_path} contains {len(images)} images but {labels_path} contains "
             f"{len(labels)} labels. Use files from the same release of the data set."
         )
     return images, labels
