@@ -1,7 +1,7 @@
 """Train the Fashion-MNIST classifier, then test its best checkpoint.
 
-    python src/fmnist/train.py trainer.max_epochs=10
-    python src/fmnist/train.py data.batch_size=256 model.optimizer.lr=0.003 seed=7
+python src/fmnist/train.py trainer.max_epochs=10
+python src/fmnist/train.py data.batch_size=256 model.optimizer.lr=0.003 seed=7
 """
 
 import json
@@ -17,6 +17,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 import fmnist  # noqa: F401  (registers the config resolvers before Hydra composes)
+from fmnist.distributed import configure_distributed
 from fmnist.errors import UserInputError
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model)
     trainer = instantiate(
-        cfg.trainer, callbacks=build_list(cfg.get("callbacks")), logger=build_list(cfg.get("logger"))
+        cfg.trainer,
+        callbacks=build_list(cfg.get("callbacks")),
+        logger=build_list(cfg.get("logger")),
     )
+    configure_distributed(trainer)
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
 
@@ -55,6 +59,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "test/acc": test_results.get("test/acc"),
         "test/loss": test_results.get("test/loss"),
         "val/acc_best": float(model.val_acc_best.compute()),
+        # Samples evaluated, summed over processes: the full set unless limit_*_batches is set.
+        "test/samples": int(model.test_cm.compute().sum()),
+        "val/samples": int(model.val_cm.compute().sum()),
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "wall_time_s": round(time.perf_counter() - started, 2),
