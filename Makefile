@@ -24,7 +24,7 @@ install: $(INSTALLED)
 $(INSTALLED): pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet $(TORCH_SPEC)
-	$(PYTHON) -m pip install --quiet -e '.[dev]'
+	$(PYTHON) -m pip install --quiet -e '.[dev,cluster]'
 	touch $@
 
 data: $(INSTALLED)

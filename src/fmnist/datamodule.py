@@ -12,9 +12,10 @@ import pytorch_lightning as pl
 import torch
 from PIL import Image
 from pytorch_lightning.accelerators import CUDAAccelerator
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from fmnist import sources
+from fmnist.distributed import evaluation_sampler
 from fmnist.errors import DataError, UserInputError
 from fmnist.idx import read_split
 
@@ -150,13 +151,16 @@ class FashionMNISTDataModule(pl.LightningDataModule):
             return PILImageDataset(images, labels, self.transform or ToTensor())
         return TensorBatchDataset(images, labels)
 
-    def make_loader(self, dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
+    def make_loader(
+        self, dataset: Dataset, batch_size: int, shuffle: bool, sampler: Sampler | None = None
+    ) -> DataLoader:
         # Pinned memory only speeds up copies to a GPU; on the CPU it costs time.
         on_gpu = self.trainer is not None and isinstance(self.trainer.accelerator, CUDAAccelerator)
         return DataLoader(
             dataset,
             batch_size=batch_size,
             shuffle=shuffle,
+            sampler=sampler,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             pin_memory=on_gpu,
@@ -166,11 +170,16 @@ class FashionMNISTDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return self.make_loader(self.data_train, self.batch_size, shuffle=True)
 
+    # Under DDP, evaluation loaders split their set exactly instead of padding it by repeats.
     def val_dataloader(self) -> DataLoader:
-        return self.make_loader(self.data_val, self.eval_batch_size, shuffle=False)
+        sampler = evaluation_sampler(self.data_val, self.trainer)
+        return self.make_loader(self.data_val, self.eval_batch_size, shuffle=False, sampler=sampler)
 
     def test_dataloader(self) -> DataLoader:
-        return self.make_loader(self.data_test, self.eval_batch_size, shuffle=False)
+        sampler = evaluation_sampler(self.data_test, self.trainer)
+        return self.make_loader(
+            self.data_test, self.eval_batch_size, shuffle=False, sampler=sampler
+        )
 
     def on_after_batch_transfer(
         self, batch: tuple[torch.Tensor, torch.Tensor], dataloader_idx: int

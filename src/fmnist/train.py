@@ -17,6 +17,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 import fmnist  # noqa: F401  (registers the config resolvers before Hydra composes)
+from fmnist.distributed import configure_distributed
 from fmnist.errors import UserInputError
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         callbacks=build_list(cfg.get("callbacks")),
         logger=build_list(cfg.get("logger")),
     )
+    configure_distributed(trainer)
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
 
@@ -57,6 +59,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "test/acc": test_results.get("test/acc"),
         "test/loss": test_results.get("test/loss"),
         "val/acc_best": float(model.val_acc_best.compute()),
+        # Samples evaluated, summed over processes: the full set unless limit_*_batches is set.
+        "test/samples": int(model.test_cm.compute().sum()),
+        "val/samples": int(model.val_cm.compute().sum()),
         "epochs": trainer.current_epoch,
         "global_step": trainer.global_step,
         "wall_time_s": round(time.perf_counter() - started, 2),
