@@ -5,6 +5,7 @@ import os
 import struct
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -82,19 +83,45 @@ def tiny_overrides(data_dir: Path, log_dir: Path) -> list[str]:
     ]
 
 
+def script_command(script: Path, *args: str) -> tuple[list[str], dict[str, str]]:
+    """Return the argument list and environment that run an entry point as a user would."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1", HYDRA_FULL_ERROR="0")
+    return [sys.executable, str(script), *args], env
+
+
 def run_script(
-    script: Path, *args: str, cwd: Path | None = None, timeout: float = 300
+    script: Path,
+    *args: str,
+    cwd: Path | None = None,
+    timeout: float = 300,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run an entry point as a user would: a separate Python process, output captured."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1", HYDRA_FULL_ERROR="0")
+    command, env = script_command(script, *args)
     return subprocess.run(
-        [sys.executable, str(script), *args],
+        command,
         cwd=cwd or ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
+        preexec_fn=preexec_fn,
     )
+
+
+def start_script(
+    script: Path, *args: str, output: Path, cwd: Path | None = None
+) -> subprocess.Popen:
+    """Start an entry point without waiting, for tests that signal it.
+
+    stdout and stderr go to the file ``output``, because a pipe that is never read can fill
+    up and block the process.
+    """
+    command, env = script_command(script, *args)
+    with output.open("w") as stream:
+        return subprocess.Popen(
+            command, cwd=cwd or ROOT, env=env, stdout=stream, stderr=subprocess.STDOUT, text=True
+        )
 
 
 def only_run_dir(log_dir: Path, task: str = "train") -> Path:

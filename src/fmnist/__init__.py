@@ -1,5 +1,7 @@
 """Fashion-MNIST classifiers trained with PyTorch Lightning and configured with Hydra."""
 
+from fmnist.config_store import register_configs
 from fmnist.paths import register_resolvers
 
 register_resolvers()
+register_configs()

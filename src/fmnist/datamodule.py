@@ -15,6 +15,7 @@ from pytorch_lightning.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from fmnist import sources
+from fmnist.data_check import check_fashion_mnist
 from fmnist.distributed import evaluation_sampler
 from fmnist.errors import DataError, UserInputError
 from fmnist.idx import read_split
@@ -84,6 +85,7 @@ class FashionMNISTDataModule(pl.LightningDataModule):
         transform: Callable | None = None,
         train_size: int | None = 60000,
         test_size: int | None = 10000,
+        check_statistics: bool = True,
     ) -> None:
         super().__init__()
         if pipeline not in PIPELINES:
@@ -102,6 +104,7 @@ class FashionMNISTDataModule(pl.LightningDataModule):
         self.transform = transform
         self.train_size = train_size
         self.test_size = test_size
+        self.check_statistics = check_statistics
         self.files: dict[str, Path] | None = None
         self.data_train: Dataset | None = None
         self.data_val: Dataset | None = None
@@ -119,6 +122,7 @@ class FashionMNISTDataModule(pl.LightningDataModule):
             images, labels = read_split(
                 self.files[images_stem], self.files[labels_stem], self.train_size
             )
+            self.check_split("train", images, labels)
             train_index, val_index = self.split_indices(len(labels))
             self.data_train = self.make_dataset(images[train_index], labels[train_index])
             self.data_val = self.make_dataset(images[val_index], labels[val_index])
@@ -127,7 +131,14 @@ class FashionMNISTDataModule(pl.LightningDataModule):
             images, labels = read_split(
                 self.files[images_stem], self.files[labels_stem], self.test_size
             )
+            self.check_split("test", images, labels)
             self.data_test = self.make_dataset(images, labels)
+
+    def check_split(self, split: str, images: torch.Tensor, labels: torch.Tensor) -> None:
+        if self.check_statistics:
+            images_stem, labels_stem = sources.SPLIT_FILES[split]
+            paths = self.files[images_stem], self.files[labels_stem]
+            check_fashion_mnist(split, images, labels, *paths)
 
     def split_indices(self, count: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Return seeded, disjoint train and validation indices into the training file."""
@@ -139,6 +150,12 @@ class FashionMNISTDataModule(pl.LightningDataModule):
             raise DataError(
                 f"Invalid data.val_size={self.val_size}: the training file contains {count} "
                 f"images, so use a fraction in (0, 1) or a count from 1 to {count - 1}."
+            )
+        if self.batch_size > count - val_count:
+            raise DataError(
+                f"Invalid data.batch_size={self.batch_size}: the training split has only "
+                f"{count - val_count} images ({count} minus data.val_size={self.val_size}), "
+                f"so use a batch size up to {count - val_count}."
             )
         generator = torch.Generator().manual_seed(self.split_seed)
         order = torch.randperm(count, generator=generator)

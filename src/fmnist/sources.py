@@ -5,7 +5,10 @@ none works, and exits non-zero in that case; ``make data`` relies on it.
 """
 
 import logging
+import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -48,15 +51,43 @@ def candidate_dirs(data_dir: Path, system_dirs: Sequence[str]) -> list[Path]:
 
 
 def download(data_dir: Path) -> str | None:
-    """Download through torchvision into ``data_dir``; return the failure reason, if any."""
+    """Download through torchvision into ``data_dir/FashionMNIST/raw``; return why it failed.
+
+    torchvision writes the archives and the unpacked files in place, so an interrupted
+    download would leave truncated files where the next run looks first. Here torchvision
+    works in a hidden staging folder under ``data_dir``. Only files that pass the IDX checks
+    are moved into ``FashionMNIST/raw``, each with an atomic rename. The staging folder is
+    removed however the download ends, unless the process is killed with SIGKILL. A partly
+    moved set lacks some of the four files, so it is never used and the next download
+    replaces it.
+    """
     from torchvision.datasets import FashionMNIST
 
-    log.info("Downloading Fashion-MNIST through torchvision into %s", data_dir)
+    from fmnist.idx import read_split
+
+    target = data_dir / "FashionMNIST" / "raw"
+    log.info("Downloading Fashion-MNIST through torchvision into %s", target)
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".download-", dir=data_dir))
+    except OSError as error:
+        return f"{type(error).__name__}: {error}"
+
     try:
         for train in (True, False):
-            FashionMNIST(root=str(data_dir), train=train, download=True)
-    except (OSError, RuntimeError) as error:
+            FashionMNIST(root=str(staging), train=train, download=True)
+        found = find_files(staging / "FashionMNIST" / "raw")
+        if found is None:
+            return f"torchvision did not produce {', '.join(FILE_STEMS)}"
+        for images_stem, labels_stem in SPLIT_FILES.values():
+            read_split(found[images_stem], found[labels_stem])
+        target.mkdir(parents=True, exist_ok=True)
+        for path in found.values():
+            os.replace(path, target / path.name)
+    except (OSError, RuntimeError, DataError) as error:
         return f"{type(error).__name__}: {error}".replace("\n", " ")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return None
 
 

@@ -6,6 +6,7 @@ python src/fmnist/train.py data.batch_size=256 model.optimizer.lr=0.003 seed=7
 
 import json
 import logging
+import signal
 import sys
 import time
 from pathlib import Path
@@ -13,47 +14,63 @@ from typing import Any
 
 import hydra
 import pytorch_lightning as pl
-from hydra.utils import instantiate
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
+from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 import fmnist  # noqa: F401  (registers the config resolvers before Hydra composes)
+from fmnist.atomic import write_text_atomically
+from fmnist.checkpoint_io import use_atomic_checkpoints
+from fmnist.config_check import check_config
 from fmnist.distributed import configure_distributed
-from fmnist.errors import UserInputError
+from fmnist.errors import ConfigError, NonFiniteLossError, TrainingStopped, UserInputError
+from fmnist.group_choices import check_group_choices
+from fmnist.instantiation import build, build_list, one_line
+from fmnist.interrupts import GracefulStop
+from fmnist.loss_check import NonFiniteLossCheck
+from fmnist.stopped_run import record_stopped_run
 
 log = logging.getLogger(__name__)
 
-
-def build_list(group: DictConfig | None) -> list[Any]:
-    """Instantiate every entry of a config group such as ``callbacks`` or ``logger``."""
-    if not group:
-        return []
-    return [instantiate(entry) for entry in group.values() if entry and "_target_" in entry]
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit, test the best checkpoint, write ``metrics.json`` and return the final metrics."""
+    check_config(cfg)
     started = time.perf_counter()
     output_dir = Path(cfg.paths.output_dir)
     pl.seed_everything(cfg.seed, workers=True)
 
-    datamodule = instantiate(cfg.data)
-    model = instantiate(cfg.model)
-    trainer = instantiate(
-        cfg.trainer,
-        callbacks=build_list(cfg.get("callbacks")),
-        logger=build_list(cfg.get("logger")),
+    datamodule = build(cfg.data, "data")
+    model = build(cfg.model, "model")
+    stop = GracefulStop(output_dir / "checkpoints")
+    callbacks = build_list(cfg.get("callbacks"), "callbacks") + [NonFiniteLossCheck(), stop]
+    trainer = build(
+        cfg.trainer, "trainer", callbacks=callbacks, logger=build_list(cfg.get("logger"), "logger")
     )
+    use_atomic_checkpoints(trainer)
     configure_distributed(trainer)
 
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    try:
+        with stop:
+            trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
 
-    checkpoint = trainer.checkpoint_callback
-    best_path = checkpoint.best_model_path if checkpoint is not None else ""
-    if best_path:
-        log.info("Testing the best checkpoint %s", best_path)
-    else:
-        log.info("No checkpoint was saved, so the test uses the final weights.")
-    test_results = trainer.test(model, datamodule=datamodule, ckpt_path=best_path or None)[0]
+            checkpoint = trainer.checkpoint_callback
+            best_path = checkpoint.best_model_path if checkpoint is not None else ""
+            if best_path:
+                log.info("Testing the best checkpoint %s", best_path)
+            else:
+                log.info("No checkpoint was saved, so the test uses the final weights.")
+            results = trainer.test(model, datamodule=datamodule, ckpt_path=best_path or None)
+            test_results = results[0]
+    except TrainingStopped as error:
+        elapsed = time.perf_counter() - started
+        record_stopped_run(output_dir, trainer, error, stop.checkpoint_path, elapsed)
+        raise
+    except MisconfigurationException as error:
+        raise ConfigError(f"Invalid trainer config: {one_line(error)}") from error
 
     metrics = {
         "test/acc": test_results.get("test/acc"),
@@ -69,7 +86,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "status": "completed",
     }
     if trainer.is_global_zero:
-        (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        write_text_atomically(output_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
         log.info(
             "Test accuracy %.4f (loss %.4f); best val/acc %.4f",
             metrics["test/acc"],
@@ -81,14 +98,32 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
+def is_multirun() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+@check_group_choices(CONFIG_DIR)
 @hydra.main(version_base="1.3", config_path="../../configs", config_name="train")
 def main(cfg: DictConfig) -> float:
-    """Hydra entry point; returns ``val/acc_best`` for sweepers to optimize."""
+    """Hydra entry point; returns ``val/acc_best`` for sweepers to optimize.
+
+    Exit status: 2 for a bad setting or file, 3 when the loss turned NaN or infinite, and
+    128 + the signal number when SIGINT (130) or SIGTERM (143) stopped training.
+    """
     try:
         metrics = train(cfg)
     except UserInputError as error:
         log.error("%s", error)
         sys.exit(2)
+    except KeyboardInterrupt:
+        # GracefulStop handles Ctrl-C during training, so this is still the startup phase.
+        log.warning("Interrupted before training started, so there is nothing to resume.")
+        sys.exit(128 + signal.SIGINT)
+    except TrainingStopped as error:
+        # A diverged job is one failed point of a sweep, so the other jobs still run.
+        if isinstance(error, NonFiniteLossError) and is_multirun():
+            return float("nan")
+        sys.exit(error.exit_status)
     return metrics["val/acc_best"]
 
 

@@ -1,0 +1,104 @@
+"""Check config group choices on the command line before Hydra composes the config.
+
+Hydra rejects ``model=foo`` too, but with a multi-line message that buries the options under
+its config search path. This check prints one line with the available options instead.
+"""
+
+import functools
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import OverrideParseException
+
+# Exit status for input the user can fix, the same as train.py uses.
+EXIT_USER_ERROR = 2
+CONFIG_SUFFIXES = (".yaml", ".yml")
+
+
+def group_options(config_dir: Path) -> dict[str, list[str]]:
+    """Map each config group under ``config_dir`` (``model``, ``trainer``...) to its options.
+
+    Hydra's own ``hydra`` group and its subgroups are left out: their options live in Hydra
+    and its plugins, not in this folder.
+    """
+    groups = {}
+    for folder in sorted(path for path in config_dir.rglob("*") if path.is_dir()):
+        group = folder.relative_to(config_dir).as_posix()
+        if group == "hydra" or group.startswith("hydra/"):
+            continue
+        # Hydra also accepts options from subfolders: experiment=ablation/no_dropout.
+        options = [
+            path.relative_to(folder).with_suffix("").as_posix()
+            for path in folder.rglob("*")
+            if path.suffix in CONFIG_SUFFIXES
+        ]
+        groups[group] = sorted(options)
+    return groups
+
+
+def chosen_options(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        yield from (item for item in value if isinstance(item, str))
+
+
+def find_unknown_choice(arguments: Sequence[str], config_dir: Path) -> str | None:
+    """Return a one-line message for the first unknown group option in ``arguments``."""
+    # Another search path may provide options this folder lacks, so leave those runs to Hydra.
+    if any(arg.startswith(("--config-dir", "-cd", "hydra.searchpath")) for arg in arguments):
+        return None
+
+    groups = group_options(config_dir)
+    parser = OverridesParser.create()
+    for argument in arguments:
+        if argument.startswith("-") or "=" not in argument:
+            continue
+        try:
+            override = parser.parse_overrides([argument])[0]
+        except OverrideParseException:
+            continue  # Hydra reports syntax errors itself.
+        group = override.key_or_group
+        if group not in groups or override.is_delete():
+            continue
+
+        if override.is_sweep_override():
+            if override.value_type is not None and override.value_type.name == "GLOB_CHOICE_SWEEP":
+                continue
+            values = list(override.sweep_string_iterator())
+        else:
+            values = list(chosen_options(override.value()))
+        for value in values:
+            if value not in groups[group]:
+                available = ", ".join(groups[group]) or "none"
+                return (
+                    f"Unknown option {group}={value}: there is no "
+                    f"{config_dir.name}/{group}/{value}.yaml; available options for {group}: "
+                    f"{available}."
+                )
+    return None
+
+
+def check_group_choices(config_dir: Path) -> Callable[[Callable], Callable]:
+    """Decorate a ``@hydra.main`` function so unknown group options fail in one line.
+
+    The check runs only when the function is called without arguments, as the command line
+    calls it. A call that passes a config skips it, as ``@hydra.main`` skips composing.
+    """
+
+    def decorate(main: Callable) -> Callable:
+        @functools.wraps(main)
+        def checked_main(*args: Any, **kwargs: Any) -> Any:
+            if not args and not kwargs:
+                message = find_unknown_choice(sys.argv[1:], config_dir)
+                if message:
+                    print(f"Error: {message}", file=sys.stderr)
+                    sys.exit(EXIT_USER_ERROR)
+            return main(*args, **kwargs)
+
+        return checked_main
+
+    return decorate
