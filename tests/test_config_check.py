@@ -132,11 +132,28 @@ def test_build_reports_unknown_network_argument() -> None:
     assert "unexpected keyword argument 'chanels'" in str(raised.value)
 
 
+def options_of(group: str) -> str:
+    """List a group's options the way the error message does: sorted, comma-separated."""
+    return ", ".join(sorted(path.stem for path in (CONFIG_DIR / group).glob("*.yaml")))
+
+
 UNKNOWN_CHOICES = [
-    (["model=foo"], "Unknown option model=foo", "available options for model: cnn."),
-    (["-m", "model=cnn,foo"], "Unknown option model=foo", "available options for model: cnn."),
+    (
+        ["model=foo"],
+        "Unknown option model=foo",
+        f"available options for model: {options_of('model')}.",
+    ),
+    (
+        ["-m", "model=cnn,foo"],
+        "Unknown option model=foo",
+        f"available options for model: {options_of('model')}.",
+    ),
     (["+experiment=nope"], "Unknown option experiment=nope", "classic_recipe"),
-    (["trainer=tpu"], "Unknown option trainer=tpu", "available options for trainer: cpu, default"),
+    (
+        ["trainer=tpu"],
+        "Unknown option trainer=tpu",
+        f"available options for trainer: {options_of('trainer')}.",
+    ),
     (["debug=choice(limit,quick)"], "Unknown option debug=quick", "fdr, limit"),
 ]
 
@@ -172,7 +189,7 @@ def test_cli_unknown_group_option() -> None:
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "Error: Unknown option model=foo: there is no configs/model/foo.yaml; "
-        "available options for model: cnn."
+        f"available options for model: {options_of('model')}."
     )
 
 

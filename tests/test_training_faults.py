@@ -34,9 +34,11 @@ STEPS_PER_EPOCH = (TINY_TRAIN - TINY_VAL) // SIGNAL_BATCH
 DIVERGE_BATCH = 50
 DIVERGE_STEPS_PER_EPOCH = (TINY_TRAIN - TINY_VAL) // DIVERGE_BATCH
 # Multiplies the learning rate by 1e30 after the first epoch, which overflows float32 weights.
+# The default cosine scheduler is cleared first, so the new one does not merge into it.
 EXPLODING_SCHEDULER = (
+    "model.scheduler=null",
     "++model.scheduler={_target_:torch.optim.lr_scheduler.StepLR,_partial_:true,"
-    "step_size:1,gamma:1e30}"
+    "step_size:1,gamma:1e30}",
 )
 
 
@@ -64,7 +66,7 @@ def diverged_run(tiny_data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
         *fast_overrides(tiny_data_dir, log_dir),
         f"data.batch_size={DIVERGE_BATCH}",
         "trainer.max_epochs=3",
-        EXPLODING_SCHEDULER,
+        *EXPLODING_SCHEDULER,
     )
     return result, only_run_dir(log_dir)
 
