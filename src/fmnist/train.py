@@ -1,7 +1,8 @@
 """Train the Fashion-MNIST classifier, then test its best checkpoint.
 
-    python src/fmnist/train.py trainer.max_epochs=10
-    python src/fmnist/train.py data.batch_size=256 model.optimizer.lr=0.003 seed=7
+python src/fmnist/train.py trainer.max_epochs=10
+python src/fmnist/train.py data.batch_size=256 model.optimizer.lr=0.003 seed=7
+python src/fmnist/train.py -m data.batch_size=32,128 model.optimizer.lr=0.01,0.001
 """
 
 import json
@@ -18,6 +19,8 @@ from omegaconf import DictConfig
 
 import fmnist  # noqa: F401  (registers the config resolvers before Hydra composes)
 from fmnist.errors import UserInputError
+from fmnist.hparams import log_hparams
+from fmnist.sweep_job import in_multirun, run_sweep_job
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model)
     trainer = instantiate(
-        cfg.trainer, callbacks=build_list(cfg.get("callbacks")), logger=build_list(cfg.get("logger"))
+        cfg.trainer,
+        callbacks=build_list(cfg.get("callbacks")),
+        logger=build_list(cfg.get("logger")),
     )
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
@@ -50,6 +55,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     else:
         log.info("No checkpoint was saved, so the test uses the final weights.")
     test_results = trainer.test(model, datamodule=datamodule, ckpt_path=best_path or None)[0]
+    log_hparams(trainer, cfg)
 
     metrics = {
         "test/acc": test_results.get("test/acc"),
@@ -77,6 +83,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 @hydra.main(version_base="1.3", config_path="../../configs", config_name="train")
 def main(cfg: DictConfig) -> float:
     """Hydra entry point; returns ``val/acc_best`` for sweepers to optimize."""
+    if in_multirun():
+        return run_sweep_job(train, cfg)
     try:
         metrics = train(cfg)
     except UserInputError as error:
