@@ -63,7 +63,7 @@ def sweep_heatmap_figure(
     ``values`` has one row per ``row_labels`` entry and one column per ``column_labels``
     entry; NaN cells stay blank and show their ``cell_notes`` text instead, e.g. "failed".
     """
-    figure = Figure(figsize=(1.6 * len(column_labels) + 3, 1.0 * len(row_labels) + 2))
+    figure = Figure(figsize=(max(6.0, 1.6 * len(column_labels) + 3), 1.0 * len(row_labels) + 2))
     figure.set_layout_engine("constrained")
     axes = figure.add_subplot()
     # A grid without any value still gets a colour scale, with its cells left blank.
@@ -90,6 +90,6 @@ def sweep_heatmap_figure(
 
     axes.set_xlabel(column_name)
     axes.set_ylabel(row_name)
-    axes.set_title(f"{metric} by {row_name} and {column_name} (best framed in red)")
+    axes.set_title(f"{metric} per job, best framed in red")
     axes.tick_params(axis="y", labelrotation=0)
     return figure

@@ -68,8 +68,7 @@ class SweepReport:
         return sum(job.status == status for job in self.jobs)
 
     @property
-    def ok(self) -> bool:
-        """True when every job completed."""
+    def all_completed(self) -> bool:
         return self.count("completed") == len(self.jobs)
 
 

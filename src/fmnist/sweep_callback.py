@@ -66,7 +66,7 @@ class SweepCallback(Callback):
             log.warning("No sweep report: %s", error)
             return
         log.info("Sweep summary (%s/summary.md):\n%s", report.sweep_dir, markdown_table(report))
-        if report.ok:
+        if report.all_completed:
             return
         unfinished = [job.name for job in report.jobs if job.status != "completed"]
         log.error(
