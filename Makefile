@@ -9,10 +9,11 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 ARGS ?=
 INSTALLED := $(VENV)/.installed
 
-.PHONY: help install data train test lint tensorboard clean-venv
+.PHONY: help install data train sweep test lint tensorboard clean-venv
 
 help:
 	@echo "make train        set up everything, then train 10 epochs (ARGS='key=value ...')"
+	@echo "make sweep        grid sweep: 2 batch sizes x 2 learning rates, 3 epochs each (ARGS=...)"
 	@echo "make test         set up everything, then run the test suite"
 	@echo "make tensorboard  serve TensorBoard for logs/ on http://localhost:6006"
 	@echo "make data         find the Fashion-MNIST files, installing Debian's package if needed"
@@ -21,10 +22,13 @@ help:
 
 install: $(INSTALLED)
 
+# The sweep extra (Optuna sweeper, joblib launcher) is optional: where it cannot be installed,
+# only hparams_search=optuna, hydra/launcher=joblib and their tests are unavailable.
 $(INSTALLED): pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet $(TORCH_SPEC)
-	$(PYTHON) -m pip install --quiet -e '.[dev,cluster]'
+	$(PYTHON) -m pip install --quiet -e '.[dev,sweep,cluster]' || \
+		{ echo "Installing without the optional sweep and cluster extras."; $(PYTHON) -m pip install --quiet -e '.[dev]'; }
 	touch $@
 
 data: $(INSTALLED)
@@ -32,6 +36,10 @@ data: $(INSTALLED)
 
 train: data
 	$(PYTHON) src/fmnist/train.py $(ARGS)
+
+# configs/hparams_search/grid.yaml; ARGS adds or replaces settings, e.g. ARGS="seed=1,2".
+sweep: data
+	$(PYTHON) src/fmnist/train.py hparams_search=grid $(ARGS)
 
 # The suite runs without the real data too (those tests are skipped), so a failed
 # data install only warns here.

@@ -124,6 +124,26 @@ def start_script(
         )
 
 
+def run_module(module: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``python -m module`` from the repository root, output captured."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def only_sweep_dir(log_dir: Path, task: str = "train") -> Path:
+    """Return the single sweep folder under ``log_dir/<task>/multiruns``, failing otherwise."""
+    sweeps = sorted((log_dir / task / "multiruns").iterdir())
+    assert len(sweeps) == 1, f"expected one sweep folder, found {sweeps}"
+    return sweeps[0]
+
+
 def only_run_dir(log_dir: Path, task: str = "train") -> Path:
     """Return the single run folder under ``log_dir/<task>/runs``, failing if there are others."""
     runs = sorted((log_dir / task / "runs").iterdir())

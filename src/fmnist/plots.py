@@ -6,6 +6,7 @@ import numpy as np
 import seaborn as sns
 import torch
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 
 def confusion_matrix_figure(
@@ -44,5 +45,51 @@ def confusion_matrix_figure(
     axes.set_ylabel("True class")
     axes.set_title(title)
     axes.tick_params(axis="x", labelrotation=45)
+    axes.tick_params(axis="y", labelrotation=0)
+    return figure
+
+
+def sweep_heatmap_figure(
+    values: np.ndarray,
+    row_name: str,
+    row_labels: Sequence[str],
+    column_name: str,
+    column_labels: Sequence[str],
+    metric: str,
+    cell_notes: dict[tuple[int, int], str] | None = None,
+) -> Figure:
+    """Draw a metric over a two-parameter sweep grid and frame the cell with the highest value.
+
+    ``values`` has one row per ``row_labels`` entry and one column per ``column_labels``
+    entry; NaN cells stay blank and show their ``cell_notes`` text instead, e.g. "failed".
+    """
+    figure = Figure(figsize=(max(6.0, 1.6 * len(column_labels) + 3), 1.0 * len(row_labels) + 2))
+    figure.set_layout_engine("constrained")
+    axes = figure.add_subplot()
+    # A grid without any value still gets a colour scale, with its cells left blank.
+    empty = bool(np.isnan(values).all())
+    sns.heatmap(
+        values,
+        annot=True,
+        fmt=".4f",
+        cmap="viridis",
+        vmin=0.0 if empty else None,
+        vmax=1.0 if empty else None,
+        xticklabels=list(column_labels),
+        yticklabels=list(row_labels),
+        cbar_kws={"label": metric},
+        ax=axes,
+    )
+    for (row, column), note in (cell_notes or {}).items():
+        axes.text(column + 0.5, row + 0.5, note, ha="center", va="center", color="dimgray")
+
+    if not empty:
+        best_row, best_column = np.unravel_index(np.nanargmax(values), values.shape)
+        frame = Rectangle((best_column, best_row), 1, 1, fill=False, edgecolor="red", linewidth=3)
+        axes.add_patch(frame)
+
+    axes.set_xlabel(column_name)
+    axes.set_ylabel(row_name)
+    axes.set_title(f"{metric} per job, best framed in red")
     axes.tick_params(axis="y", labelrotation=0)
     return figure

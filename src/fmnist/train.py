@@ -2,6 +2,7 @@
 
 python src/fmnist/train.py trainer.max_epochs=10
 python src/fmnist/train.py data.batch_size=256 model.optimizer.lr=0.003 seed=7
+python src/fmnist/train.py -m data.batch_size=32,128 model.optimizer.lr=0.01,0.001
 """
 
 import json
@@ -14,8 +15,6 @@ from typing import Any
 
 import hydra
 import pytorch_lightning as pl
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import DictConfig
 from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
@@ -24,12 +23,14 @@ from fmnist.atomic import write_text_atomically
 from fmnist.checkpoint_io import use_atomic_checkpoints
 from fmnist.config_check import check_config
 from fmnist.distributed import configure_distributed
-from fmnist.errors import ConfigError, NonFiniteLossError, TrainingStopped, UserInputError
+from fmnist.errors import ConfigError, TrainingStopped, UserInputError
 from fmnist.group_choices import check_group_choices
+from fmnist.hparams import log_hparams
 from fmnist.instantiation import build, build_list, one_line
 from fmnist.interrupts import GracefulStop
 from fmnist.loss_check import NonFiniteLossCheck
 from fmnist.stopped_run import record_stopped_run
+from fmnist.sweep_job import in_multirun, run_sweep_job
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                 log.info("No checkpoint was saved, so the test uses the final weights.")
             results = trainer.test(model, datamodule=datamodule, ckpt_path=best_path or None)
             test_results = results[0]
+            log_hparams(trainer, cfg)
     except TrainingStopped as error:
         elapsed = time.perf_counter() - started
         record_stopped_run(output_dir, trainer, error, stop.checkpoint_path, elapsed)
@@ -98,18 +100,17 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
-def is_multirun() -> bool:
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-
-
 @check_group_choices(CONFIG_DIR)
 @hydra.main(version_base="1.3", config_path="../../configs", config_name="train")
 def main(cfg: DictConfig) -> float:
     """Hydra entry point; returns ``val/acc_best`` for sweepers to optimize.
 
     Exit status: 2 for a bad setting or file, 3 when the loss turned NaN or infinite, and
-    128 + the signal number when SIGINT (130) or SIGTERM (143) stopped training.
+    128 + the signal number when SIGINT (130) or SIGTERM (143) stopped training. In a sweep,
+    a failed job is recorded in its folder and the others still run.
     """
+    if in_multirun():
+        return run_sweep_job(train, cfg)
     try:
         metrics = train(cfg)
     except UserInputError as error:
@@ -120,9 +121,6 @@ def main(cfg: DictConfig) -> float:
         log.warning("Interrupted before training started, so there is nothing to resume.")
         sys.exit(128 + signal.SIGINT)
     except TrainingStopped as error:
-        # A diverged job is one failed point of a sweep, so the other jobs still run.
-        if isinstance(error, NonFiniteLossError) and is_multirun():
-            return float("nan")
         sys.exit(error.exit_status)
     return metrics["val/acc_best"]
 

@@ -1,0 +1,55 @@
+"""Run and sweep folders that are never shared: a taken name gets a ``~2``, ``~3`` ... suffix.
+
+Two runs or sweeps started in the same second, or two sweep jobs with the same overrides,
+would otherwise write checkpoints and event files into one folder. The resolvers below create
+the folder when they first resolve, so the check and the claim are one atomic ``mkdir``.
+They are registered with ``use_cache=True``: OmegaConf keeps the result in the config, and
+Hydra copies that cache into every job's config, so a sweep folder resolves to the same path
+in every job, also in joblib worker processes.
+"""
+
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+# File systems reject names over 255 bytes; leave room for the ``~N`` suffix.
+MAX_NAME_BYTES = 200
+
+
+def claim_dir(path: Path) -> Path:
+    """Create ``path``, or the first free ``path~2``, ``path~3`` ...; return the one created."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    candidate = path
+    number = 1
+    while True:
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            number += 1
+            candidate = path.with_name(f"{path.name}~{number}")
+
+
+def unique_dir(path: str) -> str:
+    """Resolve ``${unique_dir:PATH}``: claim a fresh folder at PATH and return its path."""
+    return str(claim_dir(Path(path)))
+
+
+def job_subdir_name(override_dirname: str, job_num: int) -> str:
+    """Name a sweep job's folder by its overrides (``job_N`` without any) as one path part."""
+    name = override_dirname.replace("/", "_") or f"job_{job_num}"
+    if len(name.encode()) > MAX_NAME_BYTES:
+        name = name.encode()[: MAX_NAME_BYTES - 20].decode(errors="ignore") + f"..job_{job_num}"
+    return name
+
+
+def job_subdir(sweep_dir: str, override_dirname: str, job_num: int) -> str:
+    """Resolve ``${job_subdir:SWEEP_DIR,OVERRIDES,NUM}``: claim a job folder, return its name."""
+    name = job_subdir_name(str(override_dirname), int(job_num))
+    return claim_dir(Path(sweep_dir) / name).name
+
+
+def register_resolvers() -> None:
+    """Register ``${unique_dir:}`` and ``${job_subdir:}`` for the Hydra configs."""
+    OmegaConf.register_new_resolver("unique_dir", unique_dir, use_cache=True, replace=True)
+    OmegaConf.register_new_resolver("job_subdir", job_subdir, use_cache=True, replace=True)
