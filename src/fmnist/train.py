@@ -2,6 +2,8 @@
 
     python src/fmnist/train.py trainer.max_epochs=10
     python src/fmnist/train.py data.batch_size=256 model.optimizer.lr=0.003 seed=7
+    python src/fmnist/train.py ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt \
+        trainer.max_epochs=20
 """
 
 import json
@@ -18,6 +20,7 @@ from omegaconf import DictConfig
 
 import fmnist  # noqa: F401  (registers the config resolvers before Hydra composes)
 from fmnist.errors import UserInputError
+from fmnist.resume import prepare_resume
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +36,18 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit, test the best checkpoint, write ``metrics.json`` and return the final metrics."""
     started = time.perf_counter()
     output_dir = Path(cfg.paths.output_dir)
+    resume_path = prepare_resume(cfg, output_dir)
     pl.seed_everything(cfg.seed, workers=True)
 
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model)
     trainer = instantiate(
-        cfg.trainer, callbacks=build_list(cfg.get("callbacks")), logger=build_list(cfg.get("logger"))
+        cfg.trainer,
+        callbacks=build_list(cfg.get("callbacks")),
+        logger=build_list(cfg.get("logger")),
     )
 
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_path, weights_only=True)
 
     checkpoint = trainer.checkpoint_callback
     best_path = checkpoint.best_model_path if checkpoint is not None else ""
@@ -49,7 +55,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         log.info("Testing the best checkpoint %s", best_path)
     else:
         log.info("No checkpoint was saved, so the test uses the final weights.")
-    test_results = trainer.test(model, datamodule=datamodule, ckpt_path=best_path or None)[0]
+    test_results = trainer.test(
+        model, datamodule=datamodule, ckpt_path=best_path or None, weights_only=True
+    )[0]
 
     metrics = {
         "test/acc": test_results.get("test/acc"),
