@@ -27,8 +27,8 @@ install: $(INSTALLED)
 $(INSTALLED): pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet $(TORCH_SPEC)
-	$(PYTHON) -m pip install --quiet -e '.[dev,sweep,cluster]' || \
-		{ echo "Installing without the optional sweep and cluster extras."; $(PYTHON) -m pip install --quiet -e '.[dev]'; }
+	$(PYTHON) -m pip install --quiet -e '.[dev,sweep,cluster,export]' || \
+		{ echo "Installing without the optional sweep, cluster and export extras."; $(PYTHON) -m pip install --quiet -e '.[dev]'; }
 	touch $@
 
 data: $(INSTALLED)

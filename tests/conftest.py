@@ -1,7 +1,9 @@
 """Shared fixtures: tiny synthetic IDX files and a way to run the real entry points."""
 
 import gzip
+import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -13,6 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_SCRIPT = ROOT / "src" / "fmnist" / "train.py"
+EVAL_SCRIPT = ROOT / "src" / "fmnist" / "eval.py"
+PREDICT_SCRIPT = ROOT / "src" / "fmnist" / "predict.py"
 REAL_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 TINY_TRAIN = 600
@@ -149,3 +153,45 @@ def only_run_dir(log_dir: Path, task: str = "train") -> Path:
     runs = sorted((log_dir / task / "runs").iterdir())
     assert len(runs) == 1, f"expected one run folder, found {runs}"
     return runs[0]
+
+
+# Two epochs of four batches with dropout: quick, imperfect on the test set, and dependent on
+# the random state, so a resume that loses it shows. A loader worker process makes the resume
+# tests cover index prefetching too.
+SHORT_TRAINING = (
+    "trainer.max_epochs=2",
+    # A schedule that does not depend on max_epochs, so 2 + 2 epochs can equal 4 straight.
+    "model.scheduler=null",
+    "++model.scheduler={_target_:torch.optim.lr_scheduler.StepLR,_partial_:true,"
+    "step_size:1,gamma:0.7}",
+    "++trainer.limit_train_batches=4",
+    "model.net.dropout=0.3",
+    "data.num_workers=1",
+)
+
+
+@pytest.fixture(scope="session")
+def short_runs(tiny_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Train one short run; return its run folder and an untouched copy of that folder.
+
+    The resume tests continue the run folder itself; every other test reads the copy.
+    """
+    log_dir = tmp_path_factory.mktemp("short-logs")
+    result = run_script(TRAIN_SCRIPT, *tiny_overrides(tiny_data_dir, log_dir), *SHORT_TRAINING)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run_dir = only_run_dir(log_dir)
+    copy = tmp_path_factory.mktemp("short-copy") / run_dir.name
+    shutil.copytree(run_dir, copy)
+    return run_dir, copy
+
+
+@pytest.fixture(scope="session")
+def short_run(short_runs: tuple[Path, Path]) -> Path:
+    """A finished 2-epoch run folder for tests that only read it."""
+    return short_runs[1]
+
+
+def best_checkpoint(run_dir: Path) -> Path:
+    """Return the run's best checkpoint, the one its metrics.json test accuracy comes from."""
+    recorded = Path(json.loads((run_dir / "metrics.json").read_text())["best_checkpoint"])
+    return run_dir / "checkpoints" / recorded.name

@@ -55,7 +55,7 @@ BAD_SETTINGS = [
     ("trainer.max_epoch=3", "Unknown key trainer.max_epoch: pl.Trainer takes no 'max_epoch'"),
     ("trainer.callbacks=[]", "train.py builds it from the callbacks config group"),
     ("seed=abc", "Invalid seed='abc': expected an integer"),
-    ("ckpt_path=/nonexistent/last.ckpt", "Invalid ckpt_path='/nonexistent/last.ckpt'"),
+    ("ckpt_path=/nonexistent/last.ckpt", "Checkpoint not found: /nonexistent/last.ckpt"),
 ]
 
 

@@ -189,7 +189,8 @@ def test_ddp_in_multirun_rejected(tiny_data_dir: Path, tmp_path: Path) -> None:
         "seed=1,2",
         timeout=120,
     )
-    assert result.returncode == 2
+    # Each job fails on its own and the sweep exits 1 once all jobs ran, as for any failed job.
+    assert result.returncode == 1
     assert "inside a Hydra multirun" in result.stdout + result.stderr
     assert not (tmp_path / "train" / "runs").exists()
 

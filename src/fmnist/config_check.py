@@ -213,9 +213,10 @@ def check_top_level(cfg: DictConfig) -> list[str]:
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path is not None and ckpt_path not in SPECIAL_CKPT_PATHS:
         if not isinstance(ckpt_path, str) or not Path(ckpt_path).expanduser().is_file():
+            absolute = Path(str(ckpt_path)).expanduser().resolve()
             problems.append(
-                f"Invalid ckpt_path={shown(ckpt_path)}: no such checkpoint file; give the path "
-                "of a .ckpt file, relative to the directory you launch from or absolute."
+                f"Checkpoint not found: {absolute} (ckpt_path={shown(ckpt_path)}); give the "
+                "path of a .ckpt file, relative to the directory you launch from or absolute."
             )
     return problems
 

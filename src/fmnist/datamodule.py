@@ -12,7 +12,7 @@ import pytorch_lightning as pl
 import torch
 from PIL import Image
 from pytorch_lightning.accelerators import CUDAAccelerator
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, RandomSampler, Sampler
 
 from fmnist import sources
 from fmnist.data_check import check_fashion_mnist
@@ -41,6 +41,27 @@ class TensorBatchDataset(Dataset):
     def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         index = torch.as_tensor(indices)
         return self.images[index], self.labels[index]
+
+
+class EpochSeededSampler(RandomSampler):
+    """Shuffle with a generator seeded from ``seed + epoch``, independent of the global RNG.
+
+    Lightning calls ``set_epoch`` before each training epoch, so a run resumed from a
+    checkpoint sees the same order as one that never stopped. Being a ``RandomSampler``, it
+    is replaced by Lightning's ``DistributedSampler`` (also seeded per epoch) under DDP.
+    """
+
+    def __init__(self, data_source: Dataset, seed: int) -> None:
+        super().__init__(data_source)
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        yield from torch.randperm(len(self.data_source), generator=generator).tolist()
 
 
 def keep_batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -86,6 +107,7 @@ class FashionMNISTDataModule(pl.LightningDataModule):
         train_size: int | None = 60000,
         test_size: int | None = 10000,
         check_statistics: bool = True,
+        shuffle_seed: int = 0,
     ) -> None:
         super().__init__()
         if pipeline not in PIPELINES:
@@ -105,6 +127,7 @@ class FashionMNISTDataModule(pl.LightningDataModule):
         self.train_size = train_size
         self.test_size = test_size
         self.check_statistics = check_statistics
+        self.shuffle_seed = shuffle_seed
         self.files: dict[str, Path] | None = None
         self.data_train: Dataset | None = None
         self.data_val: Dataset | None = None
@@ -176,8 +199,11 @@ class FashionMNISTDataModule(pl.LightningDataModule):
         return DataLoader(
             dataset,
             batch_size=batch_size,
-            shuffle=shuffle,
-            sampler=sampler,
+            # Training shuffles by epoch seed; evaluation may bring its own (DDP) sampler.
+            sampler=EpochSeededSampler(dataset, self.shuffle_seed) if shuffle else sampler,
+            # Each new iterator draws a base seed for its workers. Drawing it from this
+            # generator leaves the global RNG to the model, so a resume does not shift it.
+            generator=torch.Generator().manual_seed(self.shuffle_seed),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             pin_memory=on_gpu,
@@ -185,7 +211,12 @@ class FashionMNISTDataModule(pl.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self.make_loader(self.data_train, self.batch_size, shuffle=True)
+        loader = self.make_loader(self.data_train, self.batch_size, shuffle=True)
+        if self.trainer is not None:
+            # Worker processes fetch indices as soon as the iterator exists, which Lightning
+            # creates before calling set_epoch when it resumes; start at the resumed epoch.
+            loader.sampler.set_epoch(self.trainer.fit_loop.epoch_progress.current.processed)
+        return loader
 
     # Under DDP, evaluation loaders split their set exactly instead of padding it by repeats.
     def val_dataloader(self) -> DataLoader:

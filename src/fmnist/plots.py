@@ -92,4 +92,31 @@ def sweep_heatmap_figure(
     axes.set_ylabel(row_name)
     axes.set_title(f"{metric} per job, best framed in red")
     axes.tick_params(axis="y", labelrotation=0)
+
+
+def image_grid_figure(
+    images: torch.Tensor | np.ndarray,
+    titles: Sequence[str],
+    title: str,
+    columns: int = 8,
+) -> Figure:
+    """Draw 28x28 grayscale images in a grid, each with its caption.
+
+    ``images`` are ``(N, 28, 28)`` or ``(N, 1, 28, 28)``, uint8 or floats in [0, 1], and are
+    drawn as stored: a light article on a dark background, as in Fashion-MNIST.
+    """
+    pixels = np.asarray(images.cpu() if isinstance(images, torch.Tensor) else images)
+    pixels = pixels.reshape(len(pixels), pixels.shape[-2], pixels.shape[-1])
+    vmax = 255 if pixels.dtype == np.uint8 else 1.0
+    columns = max(1, min(columns, len(pixels)))
+    rows = max(1, -(-len(pixels) // columns))
+
+    figure = Figure(figsize=(1.9 * columns, 2.1 * rows + 0.4), layout="constrained")
+    figure.suptitle(title)
+    grid = figure.subplots(rows, columns, squeeze=False)
+    for index, axes in enumerate(grid.flat):
+        axes.set_axis_off()
+        if index < len(pixels):
+            axes.imshow(pixels[index], cmap="gray", vmin=0, vmax=vmax)
+            axes.set_title(titles[index], fontsize=8)
     return figure

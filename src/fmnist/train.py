@@ -3,6 +3,8 @@
 python src/fmnist/train.py trainer.max_epochs=10
 python src/fmnist/train.py data.batch_size=256 model.optimizer.lr=0.003 seed=7
 python src/fmnist/train.py -m data.batch_size=32,128 model.optimizer.lr=0.01,0.001
+python src/fmnist/train.py ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt \
+    trainer.max_epochs=20
 """
 
 import json
@@ -29,6 +31,7 @@ from fmnist.hparams import log_hparams
 from fmnist.instantiation import build, build_list, one_line
 from fmnist.interrupts import GracefulStop
 from fmnist.loss_check import NonFiniteLossCheck
+from fmnist.resume import prepare_resume
 from fmnist.stopped_run import record_stopped_run
 from fmnist.sweep_job import in_multirun, run_sweep_job
 
@@ -42,6 +45,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     check_config(cfg)
     started = time.perf_counter()
     output_dir = Path(cfg.paths.output_dir)
+    resume_path = prepare_resume(cfg, output_dir)
     pl.seed_everything(cfg.seed, workers=True)
 
     datamodule = build(cfg.data, "data")
@@ -56,7 +60,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
     try:
         with stop:
-            trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+            trainer.fit(model, datamodule=datamodule, ckpt_path=resume_path, weights_only=True)
 
             checkpoint = trainer.checkpoint_callback
             best_path = checkpoint.best_model_path if checkpoint is not None else ""
@@ -64,7 +68,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                 log.info("Testing the best checkpoint %s", best_path)
             else:
                 log.info("No checkpoint was saved, so the test uses the final weights.")
-            results = trainer.test(model, datamodule=datamodule, ckpt_path=best_path or None)
+            results = trainer.test(
+                model, datamodule=datamodule, ckpt_path=best_path or None, weights_only=True
+            )
             test_results = results[0]
             log_hparams(trainer, cfg)
     except TrainingStopped as error:
