@@ -175,8 +175,10 @@ def test_sigint_run_resumes_to_completion(interrupted_run, tmp_path: Path) -> No
     result = run_script(
         TRAIN_SCRIPT, *arguments, f"paths.log_dir={tmp_path}", f"trainer.max_epochs={epochs}"
     )
-    resumed = read_metrics(only_run_dir(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
+    # A checkpoint inside a run folder resumes into that same folder.
+    resumed = read_metrics(run_dir)
+    assert not (tmp_path / "train").exists()
     assert "Restored all states from the checkpoint" in result.stdout + result.stderr
     assert resumed["status"] == "completed"
     assert resumed["epochs"] == epochs

@@ -92,6 +92,7 @@ def sweep_heatmap_figure(
     axes.set_ylabel(row_name)
     axes.set_title(f"{metric} per job, best framed in red")
     axes.tick_params(axis="y", labelrotation=0)
+    return figure
 
 
 def image_grid_figure(

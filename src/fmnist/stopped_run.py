@@ -37,11 +37,19 @@ def resume_command(checkpoint: Path) -> str:
 
 
 def saved_checkpoints(trainer: pl.Trainer) -> tuple[str | None, str | None]:
-    """Return the best and the last checkpoint paths the ModelCheckpoint callback wrote."""
-    callback = trainer.checkpoint_callback
-    if not isinstance(callback, ModelCheckpoint):
-        return None, None
-    return callback.best_model_path or None, callback.last_model_path or None
+    """Return the best and the last checkpoint paths that the ModelCheckpoint callbacks wrote."""
+    best = None
+    last = None
+    for callback in trainer.checkpoint_callbacks:
+        if not isinstance(callback, ModelCheckpoint):
+            continue
+        if callback.monitor is None:
+            # A callback without a metric keeps only its newest file: that is last.ckpt.
+            last = callback.best_model_path or last
+        elif best is None:
+            best = callback.best_model_path or None
+        last = callback.last_model_path or last
+    return best, last
 
 
 def record_stopped_run(
