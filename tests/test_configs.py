@@ -7,6 +7,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 
+from fmnist.paths import resume_run_dir
+
 from conftest import ROOT, TRAIN_SCRIPT, run_script
 
 CONFIG_DIR = ROOT / "configs"
@@ -70,3 +72,11 @@ def test_train_cfg_job_prints_config(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "batch_size: 17" in result.stdout
     assert "_target_: fmnist.network.ClassicCNN" in result.stdout
+
+
+def test_fresh_runs_never_share_folder(tmp_path: Path) -> None:
+    target = str(tmp_path / "2026-01-01_12-00-00")
+    first = resume_run_dir(None, target)
+    second = resume_run_dir(None, target)
+    assert first == target
+    assert second == f"{target}~2"

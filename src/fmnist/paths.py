@@ -36,9 +36,17 @@ def checkpoint_run_dir(ckpt_path: str | None) -> Path | None:
 
 
 def resume_run_dir(ckpt_path: str | None, new_run_dir: str) -> str:
-    """Return the run folder to resume into, or ``new_run_dir`` for a fresh run."""
+    """Return the run folder to resume into, or claim ``new_run_dir`` for a fresh run.
+
+    A fresh run claims its folder with ``unique_dir``, so two runs started in the same second
+    get ``<time>`` and ``<time>~2`` instead of sharing one.
+    """
     run_dir = checkpoint_run_dir(ckpt_path)
-    return str(run_dir) if run_dir else new_run_dir
+    if run_dir:
+        return str(run_dir)
+    from fmnist.rundirs import unique_dir
+
+    return unique_dir(new_run_dir)
 
 
 def resume_config_subdir(ckpt_path: str | None) -> str:
