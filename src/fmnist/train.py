@@ -15,8 +15,10 @@ import hydra
 import pytorch_lightning as pl
 from hydra.utils import instantiate
 from omegaconf import DictConfig
+from pytorch_lightning.callbacks import ProgressBar
 
 import fmnist  # noqa: F401  (registers the config resolvers before Hydra composes)
+from fmnist.cpu import set_cpu_threads
 from fmnist.errors import UserInputError
 
 log = logging.getLogger(__name__)
@@ -34,12 +36,15 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     started = time.perf_counter()
     output_dir = Path(cfg.paths.output_dir)
     pl.seed_everything(cfg.seed, workers=True)
+    set_cpu_threads(cfg.get("cpu_threads"))
 
     datamodule = instantiate(cfg.data)
     model = instantiate(cfg.model)
-    trainer = instantiate(
-        cfg.trainer, callbacks=build_list(cfg.get("callbacks")), logger=build_list(cfg.get("logger"))
-    )
+    callbacks = build_list(cfg.get("callbacks"))
+    if not cfg.trainer.get("enable_progress_bar", True):
+        # trainer.enable_progress_bar=false wins over the bar in the callbacks group.
+        callbacks = [callback for callback in callbacks if not isinstance(callback, ProgressBar)]
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=build_list(cfg.get("logger")))
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
 
