@@ -8,14 +8,20 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 # Extra arguments for train.py, e.g. make train ARGS="seed=7"
 ARGS ?=
 INSTALLED := $(VENV)/.installed
+# make bench settings: epochs per runner, rounds (each runner once per round) and
+# OMP_NUM_THREADS for every runner (empty: torch's default), e.g. make bench EPOCHS=2
+EPOCHS ?= 10
+ROUNDS ?= 1
+THREADS ?=
 
-.PHONY: help install data train sweep test lint tensorboard clean-venv
+.PHONY: help install data train sweep test lint tensorboard bench clean-venv
 
 help:
 	@echo "make train        set up everything, then train 10 epochs (ARGS='key=value ...')"
 	@echo "make sweep        grid sweep: 2 batch sizes x 2 learning rates, 3 epochs each (ARGS=...)"
 	@echo "make test         set up everything, then run the test suite"
 	@echo "make tensorboard  serve TensorBoard for logs/ on http://localhost:6006"
+	@echo "make bench        time the classic recipe, a plain loop and train.py (EPOCHS=10)"
 	@echo "make data         find the Fashion-MNIST files, installing Debian's package if needed"
 	@echo "make install      create $(VENV) with the pinned torch pair and this package"
 	@echo "make lint         ruff check and format check"
@@ -53,6 +59,9 @@ lint: $(INSTALLED)
 
 tensorboard: $(INSTALLED)
 	$(VENV)/bin/tensorboard --logdir logs --host localhost --port 6006
+
+bench: data
+	$(PYTHON) benchmarks/run.py --epochs $(EPOCHS) --rounds $(ROUNDS) $(if $(THREADS),--threads $(THREADS))
 
 clean-venv:
 	rm -rf $(VENV)

@@ -18,12 +18,14 @@ from typing import Any
 import hydra
 import pytorch_lightning as pl
 from omegaconf import DictConfig
+from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 import fmnist  # noqa: F401  (registers the config resolvers before Hydra composes)
 from fmnist.atomic import write_text_atomically
 from fmnist.checkpoint_io import use_atomic_checkpoints
 from fmnist.config_check import check_config
+from fmnist.cpu import set_cpu_threads
 from fmnist.distributed import configure_distributed
 from fmnist.errors import ConfigError, TrainingStopped, UserInputError
 from fmnist.group_choices import check_group_choices
@@ -47,11 +49,16 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     output_dir = Path(cfg.paths.output_dir)
     resume_path = prepare_resume(cfg, output_dir)
     pl.seed_everything(cfg.seed, workers=True)
+    set_cpu_threads(cfg.get("cpu_threads"))
 
     datamodule = build(cfg.data, "data")
     model = build(cfg.model, "model")
     stop = GracefulStop(output_dir / "checkpoints")
-    callbacks = build_list(cfg.get("callbacks"), "callbacks") + [NonFiniteLossCheck(), stop]
+    callbacks = build_list(cfg.get("callbacks"), "callbacks")
+    if not cfg.trainer.get("enable_progress_bar", True):
+        # trainer.enable_progress_bar=false wins over the bar in the callbacks group.
+        callbacks = [callback for callback in callbacks if not isinstance(callback, ProgressBar)]
+    callbacks += [NonFiniteLossCheck(), stop]
     trainer = build(
         cfg.trainer, "trainer", callbacks=callbacks, logger=build_list(cfg.get("logger"), "logger")
     )
