@@ -31,8 +31,15 @@ def claim_dir(path: Path) -> Path:
 
 
 def unique_dir(path: str) -> str:
-    """Resolve ``${unique_dir:PATH}``: claim a fresh folder at PATH and return its path."""
-    return str(claim_dir(Path(path)))
+    """Resolve ``${unique_dir:PATH}``: claim a fresh folder at PATH and return its path.
+
+    Where no folder can be created, PATH is returned as it is, so the output folder check
+    reports the problem in one line instead of Hydra's interpolation traceback.
+    """
+    try:
+        return str(claim_dir(Path(path)))
+    except OSError:
+        return path
 
 
 def job_subdir_name(override_dirname: str, job_num: int) -> str:
