@@ -75,6 +75,24 @@ def test_export_onnx_matches_checkpoint(
     assert json.loads(metadata["class_names"]) == list(CLASS_NAMES)
 
 
+def test_export_onnx_keeps_flip_averaging(
+    short_run: Path, images: torch.Tensor, tmp_path: Path
+) -> None:
+    onnxruntime = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    checkpoint = torch.load(best_checkpoint(short_run), map_location="cpu", weights_only=True)
+    checkpoint["hyper_parameters"]["tta_hflip"] = True
+    ckpt_path = tmp_path / "tta.ckpt"
+    torch.save(checkpoint, ckpt_path)
+    path = export(export_config(ckpt_path, "onnx", tmp_path / "model.onnx"))
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    exported = torch.from_numpy(session.run(None, {"images": images.numpy()})[0])
+    expected = checkpoint_logits(ckpt_path, images)
+    assert torch.allclose(exported, expected, atol=1e-4)
+    assert not torch.allclose(expected, checkpoint_logits(best_checkpoint(short_run), images))
+
+
 def test_export_keeps_existing_output(short_run: Path, tmp_path: Path) -> None:
     output = tmp_path / "model.pt"
     output.write_bytes(b"an earlier export")

@@ -31,6 +31,8 @@ def test_best_experiment_runs_tiny_epoch(tiny_data_dir: Path, tmp_path: Path) ->
     scheduler = checkpoint["lr_schedulers"][0]
     assert scheduler["total_steps"] == (TINY_TRAIN - TINY_VAL) // BATCH_SIZE
     assert checkpoint["hyper_parameters"]["channels_last"] is True
+    assert checkpoint["hyper_parameters"]["tta_hflip"] is True
+    assert checkpoint["hyper_parameters"]["net"]["channels"] == [64, 128]
 
 
 def test_torchvision_pipeline_trains(tiny_data_dir: Path, tmp_path: Path) -> None:

@@ -33,16 +33,20 @@ TOLERANCE = 1e-4
 
 
 class ExportedClassifier(nn.Module):
-    """The network plus its input normalization, without the training metrics."""
+    """The network plus its input normalization and flip averaging, without the metrics."""
 
     def __init__(self, classifier: FashionMNISTClassifier) -> None:
         super().__init__()
         self.net = classifier.net
         self.register_buffer("mean", classifier.mean.clone())
         self.register_buffer("std", classifier.std.clone())
+        self.tta_hflip = bool(classifier.hparams.tta_hflip)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.net((images - self.mean) / self.std)
+        logits = self.net((images - self.mean) / self.std)
+        if self.tta_hflip:
+            logits = (logits + self.net((images.flip(-1) - self.mean) / self.std)) / 2
+        return logits
 
 
 def check_onnx_available() -> None:
