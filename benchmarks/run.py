@@ -9,8 +9,8 @@ Runners, each a separate process started from this one, one at a time:
 - (b) ``tensor_loop.py``: a plain loop over uint8 tensors held in memory.
 - (c) ``src/fmnist/train.py experiment=classic_recipe`` with its default callbacks and logger,
   timed from the inside by ``epoch_clock.EpochClock``.
-- (d), only with ``--runners abcd``: ``train.py`` with its default config (batch 64, lr 0.002,
-  normalized inputs), to see when its validation accuracy first reaches ``--val-target``.
+- (d) ``train.py`` with its default config (batch 64, lr 0.002, normalized inputs, cosine
+  schedule), to see when its validation accuracy first reaches ``--val-target``.
 
 (a), (b) and (c) train ``ClassicCNN`` with Adam at lr 0.01 and batch 100 for the same number
 of epochs. Round one runs the runners in the order given and round two in reverse, and so on,
@@ -52,7 +52,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=10, help="training epochs per runner")
     parser.add_argument("--rounds", type=int, default=1, help="times each runner runs")
     parser.add_argument(
-        "--runners", default="abc", help="which runners, in the order of odd rounds: abc or abcd"
+        "--runners",
+        default="abcd",
+        help="which runners, in the order of odd rounds, e.g. abcd (all) or bc",
     )
     parser.add_argument(
         "--val-target",
