@@ -49,6 +49,9 @@ BAD_SETTINGS = [
     ("model.net.hidden=[120,-60]", "Invalid model.net.hidden=[120, -60]"),
     ("model.net.num_classes=5", "Invalid model.net.num_classes=5: expected 10"),
     ("model.net.dropout=1.0", "Invalid model.net.dropout=1.0: expected a probability"),
+    ("model.tta_hflip=maybe", "Invalid model.tta_hflip='maybe': expected true or false"),
+    ("model.channels_last=1", "Invalid model.channels_last=1: expected true or false"),
+    ("model.net.batch_norm=yes", "Invalid model.net.batch_norm='yes': expected true or false"),
     ("trainer.max_epochs=0", "Invalid trainer.max_epochs=0: expected a positive integer, or -1"),
     ("trainer.max_steps=0", "Invalid trainer.max_steps=0"),
     ("trainer.limit_train_batches=0", "0 would train nothing"),
@@ -87,6 +90,8 @@ GOOD_SETTINGS = [
     ("++trainer.gradient_clip_val=1.0",),
     ("trainer=cpu", "trainer.detect_anomaly=true"),
     ("experiment=classic_recipe",),
+    ("experiment=fmnist_best",),
+    ("model.tta_hflip=true", "model.compile=false"),
     ("debug=limit",),
     ("model.optimizer.lr=1e-5",),
 ]

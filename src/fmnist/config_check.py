@@ -44,6 +44,10 @@ def shown(value: Any) -> str:
     return str(value)
 
 
+def is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
 def positive_int(value: Any) -> bool:
     return is_int(value) and value > 0
 
@@ -99,6 +103,10 @@ MODEL_RULES: list[Rule] = [
     ("label_smoothing", unit_fraction, "a number in [0, 1)"),
     ("normalize_std", positive_number, "a positive number"),
     ("scheduler_interval", lambda value: value in ("epoch", "step"), "'epoch' or 'step'"),
+    ("net.batch_norm", is_bool, "true or false"),
+    ("channels_last", is_bool, "true or false"),
+    ("compile", is_bool, "true or false"),
+    ("tta_hflip", is_bool, "true or false"),
 ]
 
 TRAINER_RULES: list[Rule] = [
