@@ -1,4 +1,4 @@
-"""The in-memory data pipeline: batch indexing, shuffling, augmentation and device placement."""
+"""The in-memory data pipeline and the classifier options that shape each batch's forward pass."""
 
 from pathlib import Path
 
@@ -133,6 +133,34 @@ def test_channels_last_checkpoint_loads_contiguous() -> None:
     assert conv2.is_contiguous(memory_format=torch.channels_last)
     assert not conv2.is_contiguous()
     assert torch.allclose(source(images), target(images), atol=1e-5)
+
+
+def test_tta_averages_mirror_in_eval() -> None:
+    torch.manual_seed(0)
+    model = tiny_classifier(tta_hflip=True).eval()
+    images = torch.rand(4, 1, 28, 28)
+    with torch.no_grad():
+        plain = model.net(model.normalize(images))
+        mirrored = model.net(model.normalize(images.flip(-1)))
+        averaged = model(images)
+    assert torch.allclose(averaged, (plain + mirrored) / 2, atol=1e-6)
+    assert not torch.allclose(averaged, plain, atol=1e-4), "the mirror should change logits"
+
+
+def test_tta_single_pass_in_training() -> None:
+    torch.manual_seed(0)
+    model = tiny_classifier(tta_hflip=True).train()
+    images = torch.rand(4, 1, 28, 28)
+    assert torch.equal(model(images), model.net(model.normalize(images)))
+
+
+def test_tta_off_by_default() -> None:
+    torch.manual_seed(0)
+    model = tiny_classifier().eval()
+    images = torch.rand(4, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.equal(model(images), model.net(model.normalize(images)))
+    assert model.hparams.tta_hflip is False
 
 
 def test_scheduler_null_length_uses_epochs() -> None:

@@ -29,6 +29,34 @@ def to_plain(value: Any) -> Any:
     return value
 
 
+def normalize(
+    images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, channels_last: bool = False
+) -> torch.Tensor:
+    """Standardize images in [0, 1] with the data set's pixel statistics."""
+    images = (images - mean) / std
+    if channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    return images
+
+
+def classify(
+    net: torch.nn.Module,
+    images: torch.Tensor,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    channels_last: bool = False,
+    tta_hflip: bool = False,
+) -> torch.Tensor:
+    """Return the logits of ``net`` for images in [0, 1].
+
+    With ``tta_hflip`` the logits are the mean over each image and its mirror image.
+    """
+    logits = net(normalize(images, mean, std, channels_last))
+    if tta_hflip:
+        logits = (logits + net(normalize(images.flip(-1), mean, std, channels_last))) / 2
+    return logits
+
+
 class FashionMNISTClassifier(pl.LightningModule):
     """Train, validate and test a network built from the ``net`` config.
 
@@ -85,16 +113,17 @@ class FashionMNISTClassifier(pl.LightningModule):
         self.val_acc_best.persistent(True)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        logits = self.net(self.normalize(images))
-        if self.hparams.tta_hflip and not self.training:
-            logits = (logits + self.net(self.normalize(images.flip(-1)))) / 2
-        return logits
+        return classify(
+            self.net,
+            images,
+            self.mean,
+            self.std,
+            channels_last=self.hparams.channels_last,
+            tta_hflip=self.hparams.tta_hflip and not self.training,
+        )
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
-        images = (images - self.mean) / self.std
-        if self.hparams.channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
-        return images
+        return normalize(images, self.mean, self.std, self.hparams.channels_last)
 
     def model_step(
         self, batch: tuple[torch.Tensor, torch.Tensor]

@@ -22,7 +22,7 @@ from torch import nn
 import fmnist  # noqa: F401  (registers the config resolvers before Hydra composes)
 from fmnist.checkpoints import load_classifier
 from fmnist.classes import CLASS_NAMES
-from fmnist.classifier import FashionMNISTClassifier
+from fmnist.classifier import FashionMNISTClassifier, classify
 from fmnist.errors import UserInputError
 
 log = logging.getLogger(__name__)
@@ -43,10 +43,7 @@ class ExportedClassifier(nn.Module):
         self.tta_hflip = bool(classifier.hparams.tta_hflip)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        logits = self.net((images - self.mean) / self.std)
-        if self.tta_hflip:
-            logits = (logits + self.net((images.flip(-1) - self.mean) / self.std)) / 2
-        return logits
+        return classify(self.net, images, self.mean, self.std, tta_hflip=self.tta_hflip)
 
 
 def check_onnx_available() -> None:
