@@ -12,10 +12,18 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 
 from fmnist import report
 from fmnist.hparams import flatten
-from fmnist.rundirs import job_subdir_name
+from fmnist.rundirs import job_subdir_name, release_unused_dirs
 from fmnist.sweep_job import parallel_jobs
 
-from conftest import TRAIN_SCRIPT, only_sweep_dir, run_module, run_script, tiny_overrides
+from conftest import (
+    ROOT,
+    TRAIN_SCRIPT,
+    only_run_dir,
+    only_sweep_dir,
+    run_module,
+    run_script,
+    tiny_overrides,
+)
 
 GRID_JOBS = [
     "data.batch_size=25,model.optimizer.lr=0.003",
@@ -280,6 +288,30 @@ def test_unique_dir_resolves_once_per_config(tmp_path: Path) -> None:
     config = OmegaConf.create({"dir": f"${{unique_dir:{tmp_path / 'run'}}}"})
     assert config.dir == config.dir
     assert sorted(path.name for path in tmp_path.iterdir()) == ["run"]
+
+
+def test_release_unused_dirs_keeps_run(tmp_path: Path) -> None:
+    stray = resolve(f"${{unique_dir:{tmp_path / 'stray'}}}")
+    kept = resolve(f"${{unique_dir:{tmp_path / 'run'}}}")
+    used = resolve(f"${{unique_dir:{tmp_path / 'used'}}}")
+    (Path(used) / "metrics.json").write_text("{}")
+    release_unused_dirs(kept)
+    assert not Path(stray).exists()
+    assert Path(kept).is_dir()
+    assert (Path(used) / "metrics.json").is_file()
+
+
+def test_run_claims_no_default_log_folder(tiny_data_dir: Path, tmp_path: Path) -> None:
+    """Hydra resolves the run folder before overrides apply; those claims must not stay."""
+    default_runs = ROOT / "logs" / "train" / "runs"
+    before = set(default_runs.iterdir()) if default_runs.is_dir() else set()
+    result = run_script(
+        TRAIN_SCRIPT, *tiny_overrides(tiny_data_dir, tmp_path), "trainer.max_epochs=1"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    after = set(default_runs.iterdir()) if default_runs.is_dir() else set()
+    assert after == before
+    assert only_run_dir(tmp_path).is_dir()
 
 
 def test_job_subdir_name_cases() -> None:

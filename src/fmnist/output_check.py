@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from fmnist.group_choices import EXIT_USER_ERROR
+from fmnist.rundirs import release_unused_dirs
 
 
 def unwritable_reason(folder: Path) -> str | None:
@@ -37,6 +38,7 @@ class OutputDirCheck(Callback):
             return  # The path needs values that only run_job sets, so leave it to Hydra.
         if not folder:
             return
+        release_unused_dirs(folder)
         reason = unwritable_reason(Path(folder))
         if reason:
             print(

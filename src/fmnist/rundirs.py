@@ -15,6 +15,10 @@ from omegaconf import OmegaConf
 # File systems reject names over 255 bytes; leave room for the ``~N`` suffix.
 MAX_NAME_BYTES = 200
 
+# Folders ``unique_dir`` claimed in this process. Hydra also resolves the run folder while it
+# merges the config files, before the command-line overrides apply, and those claims go unused.
+claimed_dirs: list[Path] = []
+
 
 def claim_dir(path: Path) -> Path:
     """Create ``path``, or the first free ``path~2``, ``path~3`` ...; return the one created."""
@@ -37,9 +41,24 @@ def unique_dir(path: str) -> str:
     reports the problem in one line instead of Hydra's interpolation traceback.
     """
     try:
-        return str(claim_dir(Path(path)))
+        folder = claim_dir(Path(path))
     except OSError:
         return path
+    claimed_dirs.append(folder)
+    return str(folder)
+
+
+def release_unused_dirs(keep: str) -> None:
+    """Remove the folders ``unique_dir`` claimed other than ``keep`` while they are empty."""
+    kept = Path(keep).absolute()
+    for folder in list(claimed_dirs):
+        if folder.absolute() == kept:
+            continue
+        claimed_dirs.remove(folder)
+        try:
+            folder.rmdir()
+        except OSError:
+            pass  # Not empty or already gone: something uses it, so it stays.
 
 
 def job_subdir_name(override_dirname: str, job_num: int) -> str:
