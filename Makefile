@@ -9,12 +9,13 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 ARGS ?=
 INSTALLED := $(VENV)/.installed
 # make bench settings: epochs per runner, rounds (each runner once per round) and
-# OMP_NUM_THREADS for every runner (empty: torch's default), e.g. make bench EPOCHS=2
+# OMP_NUM_THREADS for every runner (empty: torch's default), e.g. make bench EPOCHS=2.
+# make bench-loop reads THREADS too.
 EPOCHS ?= 10
 ROUNDS ?= 1
 THREADS ?=
 
-.PHONY: help install data train sweep test lint tensorboard bench clean-venv
+.PHONY: help install data train sweep test lint tensorboard bench bench-loop clean-venv
 
 help:
 	@echo "make train        set up everything, then train 10 epochs (ARGS='key=value ...')"
@@ -22,6 +23,7 @@ help:
 	@echo "make test         set up everything, then run the test suite"
 	@echo "make tensorboard  serve TensorBoard for logs/ on http://localhost:6006"
 	@echo "make bench        time the classic recipe, a plain loop and train.py (EPOCHS=10)"
+	@echo "make bench-loop   time what Lightning's loop adds to each training step"
 	@echo "make data         find the Fashion-MNIST files, installing Debian's package if needed"
 	@echo "make install      create $(VENV) with the pinned torch pair and this package"
 	@echo "make lint         ruff check and format check"
@@ -62,6 +64,10 @@ tensorboard: $(INSTALLED)
 
 bench: data
 	$(PYTHON) benchmarks/run.py --epochs $(EPOCHS) --rounds $(ROUNDS) $(if $(THREADS),--threads $(THREADS))
+
+# Needs no data set: it trains on random images.
+bench-loop: $(INSTALLED)
+	$(if $(THREADS),OMP_NUM_THREADS=$(THREADS) )$(PYTHON) benchmarks/loop_overhead.py
 
 clean-venv:
 	rm -rf $(VENV)
