@@ -234,7 +234,7 @@ def table(summary: dict, args: argparse.Namespace) -> str:
     rows += [
         "images/s, images per CPU s and train s per epoch are medians over epochs; wall s is "
         "the mean over rounds, from process start to exit.",
-        f"{args.epochs} epochs per runner, {args.rounds} round(s), "
+        f"Epochs per runner: {args.epochs}, rounds: {args.rounds}, "
         f"OMP_NUM_THREADS={args.threads or 'unset'}, channels-last in (b) and (c): "
         f"{'on' if args.channels_last else 'off'}.",
     ]

@@ -26,10 +26,15 @@ def evaluation(short_run: Path, tiny_data_dir: Path, tmp_path_factory: pytest.Te
         EVAL_SCRIPT,
         *tiny_overrides(tiny_data_dir, log_dir),
         f"ckpt_path={best_checkpoint(short_run)}",
+        "cpu_threads=1",
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     run_dir = only_run_dir(log_dir, task="eval")
     return run_dir, json.loads((run_dir / "metrics.json").read_text()), result.stdout
+
+
+def test_eval_sets_cpu_threads(evaluation) -> None:
+    assert "CPU threads for torch: 1" in evaluation[2]
 
 
 def test_eval_accuracy_matches_training(evaluation, short_run: Path) -> None:

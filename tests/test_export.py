@@ -45,8 +45,10 @@ def test_export_torchscript_matches_checkpoint(
         f"ckpt_path={ckpt_path}",
         "format=torchscript",
         f"paths.log_dir={tmp_path}",
+        "cpu_threads=1",
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "CPU threads for torch: 1" in result.stdout + result.stderr
     path = only_run_dir(tmp_path, task="export") / "model.pt"
 
     extra_files = {"class_names.json": ""}

@@ -9,7 +9,16 @@ import torch
 from fmnist.cpu import set_cpu_threads
 from fmnist.errors import UserInputError
 
-from conftest import TINY_TRAIN, TINY_VAL, TRAIN_SCRIPT, only_run_dir, run_script, tiny_overrides
+from conftest import (
+    EVAL_SCRIPT,
+    PREDICT_SCRIPT,
+    TINY_TRAIN,
+    TINY_VAL,
+    TRAIN_SCRIPT,
+    only_run_dir,
+    run_script,
+    tiny_overrides,
+)
 
 BATCH_SIZE = 50  # set by tiny_overrides, which the command line applies over the experiment
 
@@ -51,8 +60,23 @@ def test_torchvision_pipeline_trains(tiny_data_dir: Path, tmp_path: Path) -> Non
     metrics = json.loads((only_run_dir(tmp_path) / "metrics.json").read_text())
     assert metrics["epochs"] == 2
     assert metrics["val/acc_best"] > 0.3, "the banded synthetic classes should be learnable"
-    assert "Using 1 CPU thread(s)" in result.stdout + result.stderr
+    assert "CPU threads for torch: 1" in result.stdout + result.stderr
     assert "Epoch 1: 100%" in result.stdout, "the progress bar should draw the last epoch"
+
+
+@pytest.mark.parametrize(
+    "script",
+    [(EVAL_SCRIPT,), (PREDICT_SCRIPT, "inputs=missing.png"), ("-m", "fmnist.export")],
+    ids=["eval", "predict", "export"],
+)
+def test_tools_reject_bad_cpu_threads(script: tuple[str, ...], tmp_path: Path) -> None:
+    result = run_script(
+        *script, "ckpt_path=missing.ckpt", "cpu_threads=0", f"paths.log_dir={tmp_path}"
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output[-3000:]
+    assert "Invalid cpu_threads=0" in output
+    assert "Traceback" not in output
 
 
 @pytest.mark.parametrize("count", [0, -1, 1.5, True])

@@ -129,6 +129,7 @@ def prediction(short_run: Path, tmp_path_factory: pytest.TempPathFactory):
         f"ckpt_path={best_checkpoint(short_run)}",
         f"inputs=[{folder},{idx_path}]",
         f"paths.log_dir={log_dir}",
+        "cpu_threads=1",
     )
     run_dir = only_run_dir(log_dir, task="predict")
     return result, run_dir, folder, idx_path
@@ -140,6 +141,11 @@ def test_predict_reports_broken_file(prediction) -> None:
     assert result.returncode == 1
     assert f"Skipped {folder / 'broken.png'}" in result.stdout
     assert [failure["input"] for failure in report["failures"]] == [str(folder / "broken.png")]
+
+
+def test_predict_sets_cpu_threads(prediction) -> None:
+    result = prediction[0]
+    assert "CPU threads for torch: 1" in result.stdout + result.stderr
 
 
 def test_predict_classifies_the_rest(prediction) -> None:

@@ -23,4 +23,4 @@ def set_cpu_threads(count: int | None) -> None:
             "or null for torch's default of one per core."
         )
     torch.set_num_threads(count)
-    log.info("Using %d CPU thread(s) for torch", count)
+    log.info("CPU threads for torch: %d", count)

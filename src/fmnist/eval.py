@@ -23,6 +23,7 @@ import fmnist  # noqa: F401  (registers the config resolvers before Hydra compos
 from fmnist.checkpoints import load_classifier
 from fmnist.class_report import format_markdown, format_table, macro_average, per_class_metrics
 from fmnist.classes import CLASS_NAMES
+from fmnist.cpu import set_cpu_threads
 from fmnist.errors import UserInputError
 from fmnist.instantiation import build, build_list
 from fmnist.mistakes import ConfidentMistakes
@@ -40,6 +41,7 @@ def tensorboard_writer(trainer: pl.Trainer) -> SummaryWriter | None:
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Test the checkpoint, write the reports and return the metrics written to metrics.json."""
     output_dir = Path(cfg.paths.output_dir)
+    set_cpu_threads(cfg.get("cpu_threads"))
     model, ckpt_path = load_classifier(cfg.get("ckpt_path"))
     log.info("Evaluating %s", ckpt_path)
 

@@ -23,6 +23,7 @@ import fmnist  # noqa: F401  (registers the config resolvers before Hydra compos
 from fmnist.checkpoints import load_classifier
 from fmnist.classes import CLASS_NAMES
 from fmnist.classifier import FashionMNISTClassifier, classify
+from fmnist.cpu import set_cpu_threads
 from fmnist.errors import UserInputError
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ def export(cfg: DictConfig) -> Path:
     path = output_path(cfg)
     if cfg.format == "onnx":
         check_onnx_available()
+    set_cpu_threads(cfg.get("cpu_threads"))
     classifier, ckpt_path = load_classifier(cfg.get("ckpt_path"))
     model = ExportedClassifier(classifier).eval()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ import fmnist  # noqa: F401  (registers the config resolvers before Hydra compos
 from fmnist.checkpoints import load_classifier
 from fmnist.classes import CLASS_NAMES, NUM_CLASSES
 from fmnist.classifier import FashionMNISTClassifier
+from fmnist.cpu import set_cpu_threads
 from fmnist.errors import UserInputError
 from fmnist.images import ConvertedImage, InputError, expand_inputs, parse_invert, read_inputs
 from fmnist.plots import image_grid_figure
@@ -140,6 +141,7 @@ def predict(cfg: DictConfig) -> int:
     if not 1 <= top_k <= NUM_CLASSES:
         raise UserInputError(f"Invalid top_k={cfg.top_k}; use a number from 1 to {NUM_CLASSES}.")
     device = select_device(str(cfg.device))
+    set_cpu_threads(cfg.get("cpu_threads"))
     patterns = input_patterns(cfg.get("inputs"))
     model, ckpt_path = load_classifier(cfg.get("ckpt_path"))
     log.info("Classifying with %s", ckpt_path)
@@ -166,7 +168,7 @@ def predict(cfg: DictConfig) -> int:
         save_preview(output_dir / "inputs.png", images, records)
         log.info("Predictions:\n%s", format_table(records, int(cfg.max_rows_shown)))
     log.info(
-        "Classified %d images; %d inputs skipped; results in %s",
+        "Images classified: %d, inputs skipped: %d. Results: %s",
         len(records),
         len(failures),
         output_dir / "predictions.csv",
