@@ -99,13 +99,14 @@ def run_script(
     cwd: Path | None = None,
     timeout: float = 300,
     preexec_fn: Callable[[], None] | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run an entry point as a user would: a separate Python process, output captured."""
     command, env = script_command(script, *args)
     return subprocess.run(
         command,
         cwd=cwd or ROOT,
-        env=env,
+        env={**env, **(extra_env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -15,7 +15,7 @@ from fmnist.errors import ConfigError, UserInputError
 from fmnist.group_choices import find_unknown_choice
 from fmnist.instantiation import build
 
-from conftest import ROOT, TRAIN_SCRIPT, run_script
+from conftest import EVAL_SCRIPT, PREDICT_SCRIPT, ROOT, TRAIN_SCRIPT, run_script
 
 CONFIG_DIR = ROOT / "configs"
 
@@ -214,3 +214,63 @@ def test_cli_bad_values_one_line(tmp_path) -> None:
     assert "did you mean trainer.max_epochs?" in lines[0]
     assert "Invalid data.batch_size=0" in lines[0]
     assert "Invalid model.optimizer.lr=-1" in lines[0]
+
+
+MISSPELLED_KEYS = [
+    (TRAIN_SCRIPT, "model.optimizr.lr=0.1", "model.optimizr", "model.optimizer"),
+    (TRAIN_SCRIPT, "data.batch_sise=32", "data.batch_sise", "data.batch_size"),
+    (TRAIN_SCRIPT, "seeed=3", "seeed", "seed"),
+    (EVAL_SCRIPT, "data.batchsize=32", "data.batchsize", "data.batch_size"),
+    (PREDICT_SCRIPT, "top_kk=3", "top_kk", "top_k"),
+]
+
+
+@pytest.mark.parametrize(("script", "override", "key", "guess"), MISSPELLED_KEYS)
+def test_cli_misspelled_key_one_line(script, override: str, key: str, guess: str) -> None:
+    result = run_script(script, override)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"Error: Unknown key {key} in the override {override}; did you mean {guess}? Check the "
+        "spelling against the output of --cfg job, or write +key=value to add a key that the "
+        "config does not have."
+    )
+
+
+def test_cli_misspelled_key_in_sweep(tmp_path) -> None:
+    result = run_script(TRAIN_SCRIPT, "-m", "data.batch_sise=32,64", f"paths.log_dir={tmp_path}")
+    assert result.returncode == 2
+    assert result.stderr.startswith("Error: Unknown key data.batch_sise in the override")
+    assert "did you mean data.batch_size?" in result.stderr
+    assert list(tmp_path.rglob("*.ckpt")) == []
+
+
+def test_cli_export_misspelled_key() -> None:
+    result = run_script("-m", "fmnist.export", "formt=onnx")
+    assert result.returncode == 2
+    assert "Error: Unknown key formt in the override formt=onnx; did you mean format?" in (
+        result.stderr
+    )
+
+
+def test_cli_override_syntax_one_line() -> None:
+    result = run_script(TRAIN_SCRIPT, "model.optimizer.lr=[1,2")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("Error: Invalid override model.optimizer.lr=[1,2: ")
+
+
+def test_cli_other_composition_error_one_line() -> None:
+    result = run_script(TRAIN_SCRIPT, "+seed=3")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("Error: Invalid command line: Could not append to config.")
+    assert "'seed'" in lines[0]
+
+
+def test_cli_full_error_keeps_hydra_report() -> None:
+    result = run_script(TRAIN_SCRIPT, "seeed=3", extra_env={"HYDRA_FULL_ERROR": "1"})
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert "Key 'seeed' is not in struct" in result.stderr

@@ -23,6 +23,7 @@ import fmnist  # noqa: F401  (registers the config resolvers before Hydra compos
 from fmnist.checkpoints import load_classifier
 from fmnist.class_report import format_markdown, format_table, macro_average, per_class_metrics
 from fmnist.classes import CLASS_NAMES
+from fmnist.command_line import one_line_errors
 from fmnist.cpu import set_cpu_threads
 from fmnist.errors import UserInputError
 from fmnist.instantiation import build, build_list
@@ -85,6 +86,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
+@one_line_errors()
 @hydra.main(version_base="1.3", config_path="../../configs", config_name="eval")
 def main(cfg: DictConfig) -> None:
     try:

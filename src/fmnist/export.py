@@ -23,6 +23,7 @@ import fmnist  # noqa: F401  (registers the config resolvers before Hydra compos
 from fmnist.checkpoints import load_classifier
 from fmnist.classes import CLASS_NAMES
 from fmnist.classifier import FashionMNISTClassifier, classify
+from fmnist.command_line import one_line_errors
 from fmnist.cpu import set_cpu_threads
 from fmnist.errors import UserInputError
 
@@ -154,6 +155,7 @@ def export(cfg: DictConfig) -> Path:
     return path
 
 
+@one_line_errors()
 @hydra.main(version_base="1.3", config_path="../../configs", config_name="export")
 def main(cfg: DictConfig) -> None:
     try:

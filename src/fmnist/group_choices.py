@@ -1,12 +1,10 @@
-"""Check config group choices on the command line before Hydra composes the config.
+"""Find unknown config group choices on the command line before Hydra composes the config.
 
 Hydra rejects ``model=foo`` too, but with a multi-line message that buries the options under
-its config search path. This check prints one line with the available options instead.
+its config search path. This check returns one line with the available options instead.
 """
 
-import functools
-import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,25 +78,3 @@ def find_unknown_choice(arguments: Sequence[str], config_dir: Path) -> str | Non
                     f"{available}."
                 )
     return None
-
-
-def check_group_choices(config_dir: Path) -> Callable[[Callable], Callable]:
-    """Decorate a ``@hydra.main`` function so unknown group options fail in one line.
-
-    The check runs only when the function is called without arguments, as the command line
-    calls it. A call that passes a config skips it, as ``@hydra.main`` skips composing.
-    """
-
-    def decorate(main: Callable) -> Callable:
-        @functools.wraps(main)
-        def checked_main(*args: Any, **kwargs: Any) -> Any:
-            if not args and not kwargs:
-                message = find_unknown_choice(sys.argv[1:], config_dir)
-                if message:
-                    print(f"Error: {message}", file=sys.stderr)
-                    sys.exit(EXIT_USER_ERROR)
-            return main(*args, **kwargs)
-
-        return checked_main
-
-    return decorate

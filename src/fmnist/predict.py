@@ -23,6 +23,7 @@ import fmnist  # noqa: F401  (registers the config resolvers before Hydra compos
 from fmnist.checkpoints import load_classifier
 from fmnist.classes import CLASS_NAMES, NUM_CLASSES
 from fmnist.classifier import FashionMNISTClassifier
+from fmnist.command_line import one_line_errors
 from fmnist.cpu import set_cpu_threads
 from fmnist.errors import UserInputError
 from fmnist.images import ConvertedImage, InputError, expand_inputs, parse_invert, read_inputs
@@ -176,6 +177,7 @@ def predict(cfg: DictConfig) -> int:
     return len(failures)
 
 
+@one_line_errors()
 @hydra.main(version_base="1.3", config_path="../../configs", config_name="predict")
 def main(cfg: DictConfig) -> None:
     try:

@@ -24,11 +24,11 @@ from pytorch_lightning.utilities.exceptions import MisconfigurationException
 import fmnist  # noqa: F401  (registers the config resolvers before Hydra composes)
 from fmnist.atomic import write_text_atomically
 from fmnist.checkpoint_io import use_atomic_checkpoints
+from fmnist.command_line import one_line_errors
 from fmnist.config_check import check_config
 from fmnist.cpu import set_cpu_threads
 from fmnist.distributed import configure_distributed
 from fmnist.errors import ConfigError, TrainingStopped, UserInputError
-from fmnist.group_choices import check_group_choices
 from fmnist.hparams import log_hparams
 from fmnist.instantiation import build, build_list, one_line
 from fmnist.interrupts import GracefulStop
@@ -38,8 +38,6 @@ from fmnist.stopped_run import record_stopped_run
 from fmnist.sweep_job import in_multirun, run_sweep_job
 
 log = logging.getLogger(__name__)
-
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -113,7 +111,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
-@check_group_choices(CONFIG_DIR)
+@one_line_errors()
 @hydra.main(version_base="1.3", config_path="../../configs", config_name="train")
 def main(cfg: DictConfig) -> float:
     """Hydra entry point; returns ``val/acc_best`` for sweepers to optimize.
