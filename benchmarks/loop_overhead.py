@@ -114,8 +114,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300, help="training steps per run")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each variant")
-    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=100, help="images per step")
     args = parser.parse_args()
+    if args.rounds < 1 or args.batch_size < 1:
+        parser.error(f"--rounds {args.rounds} and --batch-size {args.batch_size}: use 1 or more.")
     if args.steps < WARMUP_STEPS + 2 or args.steps * args.batch_size > IMAGES:
         parser.error(
             f"--steps {args.steps} with --batch-size {args.batch_size}: steps must be at least "

@@ -34,3 +34,9 @@ def test_loop_overhead_too_few_steps_rejected() -> None:
     assert result.returncode == 2
     assert "--steps 5" in result.stderr
     assert "steps must be at least 32" in result.stderr
+
+
+def test_loop_overhead_zero_rounds_rejected() -> None:
+    result = run_script(LOOP_OVERHEAD, "--rounds", "0")
+    assert result.returncode == 2
+    assert "--rounds 0 and --batch-size 100: use 1 or more." in result.stderr

@@ -231,8 +231,7 @@ def test_cli_misspelled_key_one_line(script, override: str, key: str, guess: str
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"Error: Unknown key {key} in the override {override}; did you mean {guess}? Check the "
-        "spelling against the output of --cfg job, or write +key=value to add a key that the "
-        "config does not have."
+        "spelling against the output of --cfg job."
     )
 
 
@@ -258,6 +257,35 @@ def test_cli_override_syntax_one_line() -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("Error: Invalid override model.optimizer.lr=[1,2: ")
+    assert "quote a value that holds characters such as ~ = ," in lines[0]
+
+
+def test_cli_key_without_guess_suggests_append() -> None:
+    result = run_script(TRAIN_SCRIPT, "zzz=1")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "Error: Unknown key zzz in the override zzz=1. Check the spelling against the output of "
+        "--cfg job, or write +key=value to add a key that the config does not have."
+    )
+
+
+@pytest.mark.parametrize(
+    ("script", "override", "groups"),
+    [
+        (EVAL_SCRIPT, "model=cnn", "callbacks, data, logger, paths, trainer"),
+        (PREDICT_SCRIPT, "data=fashion_mnist", "paths"),
+    ],
+    ids=["eval", "predict"],
+)
+def test_cli_group_of_other_command(script, override: str, groups: str) -> None:
+    result = run_script(script, override)
+    group = override.split("=")[0]
+    name = script.stem
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"Error: Unknown config group {group} in {override}: the {name} config takes the "
+        f"groups {groups}."
+    )
 
 
 def test_cli_other_composition_error_one_line() -> None:

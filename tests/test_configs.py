@@ -9,7 +9,7 @@ from hydra.utils import instantiate
 
 from fmnist.paths import resume_run_dir
 
-from conftest import ROOT, TRAIN_SCRIPT, run_script
+from conftest import EVAL_SCRIPT, PREDICT_SCRIPT, ROOT, TRAIN_SCRIPT, run_script
 
 CONFIG_DIR = ROOT / "configs"
 # Hydra's own group: its options are settings of Hydra, not of a run.
@@ -67,6 +67,23 @@ def test_train_help_runs() -> None:
     assert "Usage: python src/fmnist/train.py" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("script", "usage"),
+    [
+        ((EVAL_SCRIPT,), "Usage: python src/fmnist/eval.py ckpt_path=PATH"),
+        ((PREDICT_SCRIPT,), "Usage: python src/fmnist/predict.py ckpt_path=PATH inputs="),
+        (("-m", "fmnist.export"), "Usage: python -m fmnist.export ckpt_path=PATH"),
+    ],
+    ids=["eval", "predict", "export"],
+)
+def test_tool_help_is_its_own(script: tuple[str, ...], usage: str) -> None:
+    result = run_script(*script, "--help")
+    assert result.returncode == 0, result.stderr
+    assert usage in result.stdout
+    assert "train.py" not in result.stdout
+    assert "== Configuration groups ==" not in result.stdout
+
+
 def test_train_cfg_job_prints_config(tmp_path: Path) -> None:
     result = run_script(TRAIN_SCRIPT, "--cfg", "job", "data.batch_size=17", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -76,7 +93,5 @@ def test_train_cfg_job_prints_config(tmp_path: Path) -> None:
 
 def test_fresh_runs_never_share_folder(tmp_path: Path) -> None:
     target = str(tmp_path / "2026-01-01_12-00-00")
-    first = resume_run_dir(None, target)
-    second = resume_run_dir(None, target)
-    assert first == target
-    assert second == f"{target}~2"
+    Path(target).mkdir()  # claimed by another run that started in the same second
+    assert resume_run_dir(None, target) == f"{target}~2"

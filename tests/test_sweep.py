@@ -275,13 +275,22 @@ def test_optuna_preset_runs_trials(tiny_data_dir: Path, tmp_path: Path) -> None:
 
 
 def test_unique_dir_adds_suffix(tmp_path: Path) -> None:
-    """Two runs resolving the same timestamped folder get two folders."""
+    """A run that finds its timestamped folder taken by another run gets the next name."""
     target = tmp_path / "2025-01-31_12-00-00"
+    target.mkdir()
+    claimed = resolve(f"${{unique_dir:{target}}}")
+    assert claimed == f"{target}~2"
+    assert Path(claimed).is_dir()
+
+
+def test_unique_dir_same_path_same_folder(tmp_path: Path) -> None:
+    """Hydra resolves the run folder in several copies of the config; all get one folder."""
+    target = tmp_path / "2025-01-31_12-00-01"
     first = resolve(f"${{unique_dir:{target}}}")
     second = resolve(f"${{unique_dir:{target}}}")
     assert first == str(target)
-    assert second == f"{target}~2"
-    assert Path(second).is_dir()
+    assert second == first
+    assert [path.name for path in tmp_path.iterdir()] == [target.name]
 
 
 def test_unique_dir_resolves_once_per_config(tmp_path: Path) -> None:
@@ -301,17 +310,34 @@ def test_release_unused_dirs_keeps_run(tmp_path: Path) -> None:
     assert (Path(used) / "metrics.json").is_file()
 
 
+def default_run_dirs() -> set[Path]:
+    default_runs = ROOT / "logs" / "train" / "runs"
+    return set(default_runs.iterdir()) if default_runs.is_dir() else set()
+
+
 def test_run_claims_no_default_log_folder(tiny_data_dir: Path, tmp_path: Path) -> None:
     """Hydra resolves the run folder before overrides apply; those claims must not stay."""
-    default_runs = ROOT / "logs" / "train" / "runs"
-    before = set(default_runs.iterdir()) if default_runs.is_dir() else set()
+    before = default_run_dirs()
     result = run_script(
         TRAIN_SCRIPT, *tiny_overrides(tiny_data_dir, tmp_path), "trainer.max_epochs=1"
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    after = set(default_runs.iterdir()) if default_runs.is_dir() else set()
-    assert after == before
-    assert only_run_dir(tmp_path).is_dir()
+    assert default_run_dirs() == before
+    run_dir = only_run_dir(tmp_path)
+    assert "~" not in run_dir.name
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["--cfg", "job"], ["--help"], ["data.batch_size=0"], ["data.batch_sise=3"]],
+    ids=["cfg", "help", "rejected-value", "misspelled-key"],
+)
+def test_stopped_launch_leaves_no_empty_folder(arguments: list[str], tmp_path: Path) -> None:
+    before = default_run_dirs()
+    run_script(TRAIN_SCRIPT, *arguments, f"paths.log_dir={tmp_path}")
+    assert default_run_dirs() == before
+    empty = [path for path in tmp_path.rglob("*") if path.is_dir() and not any(path.iterdir())]
+    assert empty == []
 
 
 def test_job_subdir_name_cases() -> None:

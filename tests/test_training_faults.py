@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from fmnist import interrupts
 from fmnist.interrupts import GracefulStop
+from fmnist.stopped_run import hydra_value
 
 from conftest import (
     TINY_TRAIN,
@@ -162,6 +164,21 @@ def test_sigint_prints_resume_command(interrupted_run) -> None:
     expected = f"python {TRAIN_SCRIPT} ckpt_path={last} "
     assert any(line.startswith(expected) for line in console.splitlines()), console[-3000:]
     assert read_metrics(run_dir)["resume_command"].startswith(expected)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/logs/train/runs/2026-12-05_03-03-39/checkpoints/last.ckpt",
+        "/logs/train/runs/2026-12-05_03-03-39~2/checkpoints/last.ckpt",
+        "/logs/train/multiruns/x/data.batch_size=64,seed=1/checkpoints/last.ckpt",
+        "/home/o'neil/my runs/last.ckpt",
+    ],
+)
+def test_resume_path_survives_hydra_parsing(path: str) -> None:
+    override = f"ckpt_path={hydra_value(path)}"
+    parsed = OverridesParser.create().parse_overrides([override])[0]
+    assert parsed.value() == path
 
 
 def test_sigint_run_resumes_to_completion(interrupted_run, tmp_path: Path) -> None:

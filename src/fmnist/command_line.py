@@ -44,19 +44,24 @@ def describe_unknown_key(
     known = list(error.parent_node.keys()) if isinstance(error.parent_node, DictConfig) else []
     guesses = difflib.get_close_matches(name, [str(key) for key in known], n=1)
     if guesses:
-        message += f"; did you mean {parent + '.' if parent else ''}{guesses[0]}?"
-    else:
-        message += "."
+        return (
+            f"{message}; did you mean {parent + '.' if parent else ''}{guesses[0]}? Check the "
+            "spelling against the output of --cfg job."
+        )
     return (
-        f"{message} Check the spelling against the output of --cfg job, or write "
-        "+key=value to add a key that the config does not have."
+        f"{message}. Check the spelling against the output of --cfg job, or write +key=value "
+        "to add a key that the config does not have."
     )
 
 
 def describe_composition_error(error: Exception, arguments: Sequence[str]) -> str:
     """Return one line for an error Hydra raised while composing the config."""
     if isinstance(error, OverrideParseException):
-        return f"Invalid override {error.override}: {one_line(error.message)}"
+        reason = one_line(error.message).split(" See https://")[0].rstrip(".")
+        return (
+            f"Invalid override {error.override}: {reason}. Check brackets and quotes, and quote "
+            "a value that holds characters such as ~ = , or spaces: \"key='value'\"."
+        )
 
     # Depending on the node, OmegaConf reports a missing key as either of these two types.
     cause = error.__cause__
@@ -74,7 +79,9 @@ def one_line(text: str) -> str:
     return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-def one_line_errors(config_dir: Path = CONFIG_DIR) -> Callable[[Callable], Callable]:
+def one_line_errors(
+    config_name: str, config_dir: Path = CONFIG_DIR
+) -> Callable[[Callable], Callable]:
     """Decorate a ``@hydra.main`` function so command-line mistakes fail in one line.
 
     Unknown group options are caught before Hydra starts. For the errors Hydra finds while
@@ -94,7 +101,7 @@ def one_line_errors(config_dir: Path = CONFIG_DIR) -> Callable[[Callable], Calla
                 return main(*args, **kwargs)
 
             arguments = sys.argv[1:]
-            message = find_unknown_choice(arguments, config_dir)
+            message = find_unknown_choice(arguments, config_dir, config_name)
             if message is None:
                 os.environ[FULL_ERROR_VARIABLE] = "1"
                 try:

@@ -86,7 +86,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
-@one_line_errors()
+@one_line_errors("eval")
 @hydra.main(version_base="1.3", config_path="../../configs", config_name="eval")
 def main(cfg: DictConfig) -> None:
     try:

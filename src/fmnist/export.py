@@ -155,7 +155,7 @@ def export(cfg: DictConfig) -> Path:
     return path
 
 
-@one_line_errors()
+@one_line_errors("export")
 @hydra.main(version_base="1.3", config_path="../../configs", config_name="export")
 def main(cfg: DictConfig) -> None:
     try:

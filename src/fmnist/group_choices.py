@@ -10,6 +10,7 @@ from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import OverrideParseException
+from omegaconf import OmegaConf
 
 # Exit status for input the user can fix, the same as train.py uses.
 EXIT_USER_ERROR = 2
@@ -44,13 +45,33 @@ def chosen_options(value: Any) -> Iterable[str]:
         yield from (item for item in value if isinstance(item, str))
 
 
-def find_unknown_choice(arguments: Sequence[str], config_dir: Path) -> str | None:
-    """Return a one-line message for the first unknown group option in ``arguments``."""
+def primary_groups(config_dir: Path, config_name: str) -> list[str]:
+    """Return the groups in the defaults list of ``config_name``, except Hydra's own."""
+    config = OmegaConf.load(config_dir / f"{config_name}.yaml")
+    groups = set()
+    for entry in config.get("defaults") or []:
+        if isinstance(entry, str) or not entry:
+            continue
+        key = str(next(iter(entry))).removeprefix("override ").lstrip("/").split("@")[0]
+        if key != "hydra" and not key.startswith("hydra/"):
+            groups.add(key)
+    return sorted(groups)
+
+
+def find_unknown_choice(
+    arguments: Sequence[str], config_dir: Path, config_name: str | None = None
+) -> str | None:
+    """Return a one-line message for the first unknown group option in ``arguments``.
+
+    With ``config_name``, a group that this primary config does not use is reported too,
+    unless the override adds it with ``+``.
+    """
     # Another search path may provide options this folder lacks, so leave those runs to Hydra.
     if any(arg.startswith(("--config-dir", "-cd", "hydra.searchpath")) for arg in arguments):
         return None
 
     groups = group_options(config_dir)
+    used = primary_groups(config_dir, config_name) if config_name else list(groups)
     parser = OverridesParser.create()
     for argument in arguments:
         if argument.startswith("-") or "=" not in argument:
@@ -62,6 +83,11 @@ def find_unknown_choice(arguments: Sequence[str], config_dir: Path) -> str | Non
         group = override.key_or_group
         if group not in groups or override.is_delete():
             continue
+        if group not in used and not override.is_add():
+            return (
+                f"Unknown config group {group} in {argument}: the {config_name} config takes "
+                f"the groups {', '.join(used) or 'none'}."
+            )
 
         if override.is_sweep_override():
             if override.value_type is not None and override.value_type.name == "GLOB_CHOICE_SWEEP":

@@ -177,7 +177,7 @@ def predict(cfg: DictConfig) -> int:
     return len(failures)
 
 
-@one_line_errors()
+@one_line_errors("predict")
 @hydra.main(version_base="1.3", config_path="../../configs", config_name="predict")
 def main(cfg: DictConfig) -> None:
     try:

@@ -6,8 +6,14 @@ the folder when they first resolve, so the check and the claim are one atomic ``
 They are registered with ``use_cache=True``: OmegaConf keeps the result in the config, and
 Hydra copies that cache into every job's config, so a sweep folder resolves to the same path
 in every job, also in joblib worker processes.
+
+Hydra resolves the run folder several times per launch, in separate copies of the config,
+and also while it merges the config files, before the command-line overrides apply. So one
+process claims a requested path only once, and the folders it claimed but left empty are
+removed when it exits.
 """
 
+import atexit
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -15,9 +21,8 @@ from omegaconf import OmegaConf
 # File systems reject names over 255 bytes; leave room for the ``~N`` suffix.
 MAX_NAME_BYTES = 200
 
-# Folders ``unique_dir`` claimed in this process. Hydra also resolves the run folder while it
-# merges the config files, before the command-line overrides apply, and those claims go unused.
-claimed_dirs: list[Path] = []
+# Folders ``unique_dir`` claimed in this process, by the path it was asked for.
+claimed_dirs: dict[Path, Path] = {}
 
 
 def claim_dir(path: Path) -> Path:
@@ -40,25 +45,29 @@ def unique_dir(path: str) -> str:
     Where no folder can be created, PATH is returned as it is, so the output folder check
     reports the problem in one line instead of Hydra's interpolation traceback.
     """
+    requested = Path(path)
+    folder = claimed_dirs.get(requested)
+    if folder is not None and folder.is_dir():
+        return str(folder)
     try:
-        folder = claim_dir(Path(path))
+        folder = claim_dir(requested)
     except OSError:
         return path
-    claimed_dirs.append(folder)
+    claimed_dirs[requested] = folder
     return str(folder)
 
 
-def release_unused_dirs(keep: str) -> None:
-    """Remove the folders ``unique_dir`` claimed other than ``keep`` while they are empty."""
-    kept = Path(keep).absolute()
-    for folder in list(claimed_dirs):
-        if folder.absolute() == kept:
+def release_unused_dirs(keep: str | None = None) -> None:
+    """Remove the folders ``unique_dir`` claimed, other than ``keep``, that are still empty."""
+    kept_dir = Path(keep).absolute() if keep else None
+    for requested, folder in list(claimed_dirs.items()):
+        if folder.absolute() == kept_dir:
             continue
-        claimed_dirs.remove(folder)
         try:
             folder.rmdir()
         except OSError:
-            pass  # Not empty or already gone: something uses it, so it stays.
+            continue  # Not empty or already gone: something uses it, so it stays.
+        del claimed_dirs[requested]
 
 
 def job_subdir_name(override_dirname: str, job_num: int) -> str:
@@ -79,3 +88,8 @@ def register_resolvers() -> None:
     """Register ``${unique_dir:}`` and ``${job_subdir:}`` for the Hydra configs."""
     OmegaConf.register_new_resolver("unique_dir", unique_dir, use_cache=True, replace=True)
     OmegaConf.register_new_resolver("job_subdir", job_subdir, use_cache=True, replace=True)
+
+
+# Runs that stop before writing anything (--help, --cfg job, a rejected setting) and the
+# claims Hydra made before the overrides applied leave no empty folders behind.
+atexit.register(release_unused_dirs)

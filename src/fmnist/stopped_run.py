@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -16,12 +17,23 @@ from fmnist.errors import TrainingInterrupted, TrainingStopped
 
 log = logging.getLogger(__name__)
 
+# Characters a Hydra override value may contain unquoted. `~`, `=` and `,` are not among them.
+UNQUOTED_VALUE = re.compile(r"[\w/.:+\-@%*?|]*", re.ASCII)
+
 
 def command_line_overrides() -> list[str]:
     """Return this job's overrides: the sweep values for a multirun job, else the command line."""
     if HydraConfig.initialized():
         return list(HydraConfig.get().overrides.task)
     return [argument for argument in sys.argv[1:] if not argument.startswith("-")]
+
+
+def hydra_value(text: str) -> str:
+    """Return ``text`` as a Hydra override value, in quotes if it contains special characters."""
+    if UNQUOTED_VALUE.fullmatch(text):
+        return text
+    escaped = text.replace("'", "\\'")
+    return f"'{escaped}'"
 
 
 def resume_command(checkpoint: Path) -> str:
@@ -33,7 +45,7 @@ def resume_command(checkpoint: Path) -> str:
     ]
     script = sys.argv[0]
     launcher = ["python", script] if script.endswith(".py") else [script]
-    return shlex.join([*launcher, f"ckpt_path={checkpoint}", *overrides])
+    return shlex.join([*launcher, f"ckpt_path={hydra_value(str(checkpoint))}", *overrides])
 
 
 def saved_checkpoints(trainer: pl.Trainer) -> tuple[str | None, str | None]:

@@ -111,7 +111,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     return metrics
 
 
-@one_line_errors()
+@one_line_errors("train")
 @hydra.main(version_base="1.3", config_path="../../configs", config_name="train")
 def main(cfg: DictConfig) -> float:
     """Hydra entry point; returns ``val/acc_best`` for sweepers to optimize.
