@@ -111,13 +111,23 @@ def seconds_per_step(started: list[float]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=300, help="training steps per run")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=300,
+        help=f"training steps per run, at least {WARMUP_STEPS + 2}; steps x batch size at most "
+        f"{IMAGES:,}",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="runs of each variant")
     parser.add_argument("--batch-size", type=int, default=100, help="images per step")
     args = parser.parse_args()
-    if args.rounds < 1 or args.batch_size < 1:
-        parser.error(f"--rounds {args.rounds} and --batch-size {args.batch_size}: use 1 or more.")
+    for option, value in (("--rounds", args.rounds), ("--batch-size", args.batch_size)):
+        if value < 1:
+            parser.error(f"{option} {value}: use 1 or more.")
     if args.steps < WARMUP_STEPS + 2 or args.steps * args.batch_size > IMAGES:
         parser.error(
             f"--steps {args.steps} with --batch-size {args.batch_size}: steps must be at least "
@@ -141,15 +151,22 @@ def main() -> None:
 
     print("| network | plain loop ms/step | Trainer.fit ms/step | added ms/step | speed ratio |")
     print("|---|---:|---:|---:|---:|")
+    noisy = False
     for net in NETWORKS:
         plain = statistics.median(timings[net, "plain loop"])
         fit = statistics.median(timings[net, "Trainer.fit"])
+        noisy = noisy or fit < plain
         print(f"| {net} | {plain:.3f} | {fit:.3f} | {fit - plain:.3f} | {plain / fit:.2f} |")
     print(
-        f"Batch {args.batch_size}, {args.steps} steps per run ({WARMUP_STEPS} untimed), "
-        f"medians over {args.rounds} rounds, torch threads: {torch.get_num_threads()}."
+        f"Batch size: {args.batch_size}. Steps per run: {args.steps} ({WARMUP_STEPS} untimed). "
+        f"Rounds: {args.rounds} (medians). Torch threads: {torch.get_num_threads()}."
     )
     print("Speed ratio: plain loop ms/step divided by Trainer.fit ms/step.")
+    if noisy:
+        print(
+            "Warning: a negative added time means the machine's load changed between the "
+            "loops; run again, or with more --rounds."
+        )
 
 
 if __name__ == "__main__":

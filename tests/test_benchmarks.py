@@ -26,7 +26,7 @@ def test_loop_overhead_prints_both_networks() -> None:
         assert fit_ms > 0
         assert abs(added_ms - (fit_ms - plain_ms)) < 0.002
         assert abs(ratio - plain_ms / fit_ms) < 0.01
-    assert "35 steps per run" in result.stdout
+    assert "Steps per run: 35" in result.stdout
 
 
 def test_loop_overhead_too_few_steps_rejected() -> None:
@@ -39,4 +39,4 @@ def test_loop_overhead_too_few_steps_rejected() -> None:
 def test_loop_overhead_zero_rounds_rejected() -> None:
     result = run_script(LOOP_OVERHEAD, "--rounds", "0")
     assert result.returncode == 2
-    assert "--rounds 0 and --batch-size 100: use 1 or more." in result.stderr
+    assert "--rounds 0: use 1 or more." in result.stderr

@@ -100,7 +100,7 @@ def test_resume_finished_run(short_run: Path, tiny_data_dir: Path, tmp_path: Pat
         f"ckpt_path={checkpoint}",
     )
     assert result.returncode == 2
-    assert "already trained 2 epochs and trainer.max_epochs=2" in result.stdout
+    assert "already reached trainer.max_epochs=2 (completed epochs: 2)" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
 
 

@@ -57,16 +57,16 @@ def check_epochs_left(cfg: DictConfig, checkpoint: Mapping[str, Any], path: Path
     max_epochs = cfg.trainer.get("max_epochs")
     if max_epochs is not None and max_epochs >= 0 and epochs >= max_epochs:
         raise CheckpointError(
-            f"Checkpoint {path} has already trained {epochs} epochs and trainer.max_epochs="
-            f"{max_epochs}, so there is nothing left to train. Resume with a larger value, "
+            f"Checkpoint {path} already reached trainer.max_epochs={max_epochs} (completed "
+            f"epochs: {epochs}), so there is nothing left to train. Resume with a larger value, "
             f"e.g. trainer.max_epochs={epochs + max(epochs, 1)}, or evaluate it with eval.py."
         )
     steps = int(checkpoint.get("global_step", 0))
     max_steps = cfg.trainer.get("max_steps")
     if max_steps is not None and max_steps > 0 and steps >= max_steps:
         raise CheckpointError(
-            f"Checkpoint {path} has already trained {steps} steps and trainer.max_steps="
-            f"{max_steps}, so there is nothing left to train. Resume with a larger value."
+            f"Checkpoint {path} already reached trainer.max_steps={max_steps} (completed steps: "
+            f"{steps}), so there is nothing left to train. Resume with a larger value."
         )
 
 
