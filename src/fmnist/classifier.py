@@ -122,9 +122,6 @@ class FashionMNISTClassifier(pl.LightningModule):
             tta_hflip=self.hparams.tta_hflip and not self.training,
         )
 
-    def normalize(self, images: torch.Tensor) -> torch.Tensor:
-        return normalize(images, self.mean, self.std, self.hparams.channels_last)
-
     def model_step(
         self, batch: tuple[torch.Tensor, torch.Tensor]
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

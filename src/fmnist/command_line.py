@@ -18,7 +18,9 @@ from hydra.errors import ConfigCompositionException, OverrideParseException
 from omegaconf import DictConfig
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
-from fmnist.group_choices import EXIT_USER_ERROR, find_unknown_choice
+from fmnist.errors import EXIT_USER_ERROR
+from fmnist.group_choices import find_unknown_choice
+from fmnist.instantiation import one_line
 
 FULL_ERROR_VARIABLE = "HYDRA_FULL_ERROR"
 # The folder that every entry point's @hydra.main reads as config_path="../../configs".
@@ -57,7 +59,7 @@ def describe_unknown_key(
 def describe_composition_error(error: Exception, arguments: Sequence[str]) -> str:
     """Return one line for an error Hydra raised while composing the config."""
     if isinstance(error, OverrideParseException):
-        reason = one_line(error.message).split(" See https://")[0].rstrip(".")
+        reason = one_line(error).split(" See https://")[0].rstrip(".")
         return (
             f"Invalid override {error.override}: {reason}. Check brackets and quotes, and quote "
             "a value that holds characters such as ~ = , or spaces: \"key='value'\"."
@@ -69,14 +71,10 @@ def describe_composition_error(error: Exception, arguments: Sequence[str]) -> st
         return describe_unknown_key(cause, arguments)
 
     # Other causes keep Hydra's wording, joined into one line.
-    text = one_line(str(error))
+    text = one_line(error)
     if cause is not None:
-        text += " " + one_line(str(cause))
+        text += " " + one_line(cause)
     return f"Invalid command line: {text}"
-
-
-def one_line(text: str) -> str:
-    return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def one_line_errors(

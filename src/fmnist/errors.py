@@ -4,6 +4,9 @@
 run, and 128 plus the signal number for an interrupted one (130 for SIGINT, 143 for SIGTERM).
 """
 
+# Exit status for input the user can fix.
+EXIT_USER_ERROR = 2
+
 
 class UserInputError(Exception):
     """Bad configuration, file or path; the message names it and says how to fix it."""

@@ -12,8 +12,6 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import OverrideParseException
 from omegaconf import OmegaConf
 
-# Exit status for input the user can fix, the same as train.py uses.
-EXIT_USER_ERROR = 2
 CONFIG_SUFFIXES = (".yaml", ".yml")
 
 

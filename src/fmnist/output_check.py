@@ -13,7 +13,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from fmnist.group_choices import EXIT_USER_ERROR
+from fmnist.errors import EXIT_USER_ERROR
 from fmnist.rundirs import release_unused_dirs
 
 
