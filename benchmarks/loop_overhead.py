@@ -119,8 +119,8 @@ def main() -> None:
         "--steps",
         type=int,
         default=300,
-        help=f"training steps per run, at least {WARMUP_STEPS + 2}; steps x batch size at most "
-        f"{IMAGES:,}",
+        help=f"training steps per run: at least {WARMUP_STEPS + 2}, and steps x batch size at "
+        f"most {IMAGES:,}",
     )
     parser.add_argument("--rounds", type=int, default=3, help="runs of each variant")
     parser.add_argument("--batch-size", type=int, default=100, help="images per step")

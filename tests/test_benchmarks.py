@@ -1,5 +1,7 @@
 """Short runs of the loop-overhead benchmark. Timings vary with load, so only the table counts."""
 
+import pytest
+
 from conftest import ROOT, run_script
 
 LOOP_OVERHEAD = ROOT / "benchmarks" / "loop_overhead.py"
@@ -36,7 +38,8 @@ def test_loop_overhead_too_few_steps_rejected() -> None:
     assert "steps must be at least 32" in result.stderr
 
 
-def test_loop_overhead_zero_rounds_rejected() -> None:
-    result = run_script(LOOP_OVERHEAD, "--rounds", "0")
+@pytest.mark.parametrize("option", ["--rounds", "--batch-size"])
+def test_loop_overhead_zero_count_rejected(option: str) -> None:
+    result = run_script(LOOP_OVERHEAD, option, "0")
     assert result.returncode == 2
-    assert "--rounds 0: use 1 or more." in result.stderr
+    assert f"{option} 0: use 1 or more." in result.stderr

@@ -257,7 +257,7 @@ def test_cli_override_syntax_one_line() -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("Error: Invalid override model.optimizer.lr=[1,2: ")
-    assert "quote a value that holds characters such as ~ = ," in lines[0]
+    assert "quote a value that contains characters such as ~ = ," in lines[0]
 
 
 def test_cli_key_without_guess_suggests_append() -> None:

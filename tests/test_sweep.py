@@ -284,7 +284,7 @@ def test_unique_dir_adds_suffix(tmp_path: Path) -> None:
 
 
 def test_unique_dir_same_path_same_folder(tmp_path: Path) -> None:
-    """Hydra resolves the run folder in several copies of the config; all get one folder."""
+    """Hydra resolves the run folder in several copies of the config. All get one folder."""
     target = tmp_path / "2025-01-31_12-00-01"
     first = resolve(f"${{unique_dir:{target}}}")
     second = resolve(f"${{unique_dir:{target}}}")

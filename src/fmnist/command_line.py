@@ -62,7 +62,7 @@ def describe_composition_error(error: Exception, arguments: Sequence[str]) -> st
         reason = one_line(error).split(" See https://")[0].rstrip(".")
         return (
             f"Invalid override {error.override}: {reason}. Check brackets and quotes, and quote "
-            "a value that holds characters such as ~ = , or spaces: \"key='value'\"."
+            "a value that contains characters such as ~ = , or spaces: \"key='value'\"."
         )
 
     # Depending on the node, OmegaConf reports a missing key as either of these two types.
@@ -87,6 +87,7 @@ def one_line_errors(
     can be reworded here. The variable stays set for the run, so an unexpected error later
     shows Python's full traceback. A user who set ``HYDRA_FULL_ERROR=1`` gets Hydra's full
     report.
+
     The checks run only when the function is called without arguments, as the command line
     calls it. A call that passes a config skips them, because ``@hydra.main`` then skips
     composing.

@@ -90,6 +90,6 @@ def register_resolvers() -> None:
     OmegaConf.register_new_resolver("job_subdir", job_subdir, use_cache=True, replace=True)
 
 
-# Runs that stop before writing anything (--help, --cfg job, a rejected setting) and the
-# claims Hydra made before the overrides applied leave no empty folders behind.
+# Launches that stop before writing anything (--help, --cfg job, a rejected setting) leave no
+# empty folder behind, and neither do the claims Hydra made before the overrides applied.
 atexit.register(release_unused_dirs)

@@ -17,7 +17,8 @@ from fmnist.errors import TrainingInterrupted, TrainingStopped
 
 log = logging.getLogger(__name__)
 
-# Characters a Hydra override value may contain unquoted. `~`, `=` and `,` are not among them.
+# Characters that are safe unquoted in a Hydra override value: a subset of what its grammar
+# allows, without `~`, `=` and `,`.
 UNQUOTED_VALUE = re.compile(r"[\w/.:+\-@%*?|]*", re.ASCII)
 
 
